@@ -1,0 +1,108 @@
+import { ModelError } from '../model/errors.ts';
+import { Execution } from '../runtime/execution.ts';
+import { type Bug, moveKey, type StepRecord } from '../runtime/step.ts';
+import type { ScenarioInstance } from '../scenario/instance.ts';
+import { ReplayStrategy } from '../strategies/replay.ts';
+import type { Strategy } from '../strategies/strategy.ts';
+
+export interface ExecutionResult {
+  readonly index: number;
+  /** The moves taken, by identity (see moveKey). */
+  readonly moves: readonly string[];
+  readonly steps: number;
+  readonly bug: Bug | undefined;
+  readonly traceHash: string;
+  readonly stepHashes: readonly string[];
+  /** Filled only when recording. */
+  readonly records: readonly StepRecord[];
+}
+
+export interface RunOptions {
+  readonly record?: boolean;
+  readonly onStep?: (record: StepRecord) => void;
+}
+
+/** Runs one execution under a strategy, to its end or its first bug. */
+export function runExecution(
+  instance: ScenarioInstance,
+  strategy: Strategy,
+  index: number,
+  options: RunOptions = {},
+): ExecutionResult {
+  const exec = new Execution(instance, { record: options.record || !!options.onStep });
+  exec.start();
+  const moves: string[] = [];
+  while (!exec.bug) {
+    const enabled = exec.enabled();
+    if (enabled.length === 0) {
+      if (strategy instanceof ReplayStrategy && !strategy.complete(moves.length))
+        strategy.pick(enabled, moves.length);
+      exec.finish();
+      break;
+    }
+    const m = strategy.pick(enabled, moves.length);
+    moves.push(moveKey(m));
+    const rec = exec.apply(m);
+    if (rec && options.onStep) options.onStep(rec);
+  }
+  const result: ExecutionResult = {
+    index,
+    moves,
+    steps: exec.stepCount,
+    bug: exec.bug,
+    traceHash: exec.traceHash,
+    stepHashes: exec.stepHashes,
+    records: exec.records,
+  };
+  strategy.end({ index, moves, bug: exec.bug });
+  return result;
+}
+
+/** Replays a schedule with step records (for a counterexample or a replay command). */
+export function replayMoves(instance: ScenarioInstance, moves: readonly string[], whats?: readonly string[]) {
+  const strategy = new ReplayStrategy(moves, whats);
+  strategy.begin();
+  return runExecution(instance, strategy, 0, { record: true });
+}
+
+/**
+ * Executes the same decisions again and compares the step hashes. A difference means a
+ * machine read something the scheduler does not control (Math.random, Date.now, a
+ * global): reported with the first step that differs.
+ */
+export function checkDeterminism(instance: ScenarioInstance, first: ExecutionResult): ExecutionResult {
+  const where = `scenario '${instance.scenario.name}' variant '${instance.variant}'`;
+  const advice = 'machines must not use Math.random, Date.now or shared globals: use choose() and now()';
+  let again: ExecutionResult;
+  try {
+    again = replayMoves(instance, first.moves);
+  } catch (e) {
+    if (e instanceof ModelError && e.kind === 'divergence') {
+      throw new ModelError(
+        'nondeterminism',
+        `${where} is not deterministic: the same decisions, executed twice, part at step ${e.where.step}; ${advice}`,
+        e.where,
+      );
+    }
+    throw e;
+  }
+  const n = Math.max(first.stepHashes.length, again.stepHashes.length);
+  for (let i = 0; i < n; i++) {
+    if (first.stepHashes[i] !== again.stepHashes[i]) {
+      const rec = again.records[i - 1];
+      const at =
+        i === 0
+          ? 'at start (initial states or contexts differ)'
+          : `at step ${i} (${rec?.actor}: ${rec?.what})`;
+      throw new ModelError(
+        'nondeterminism',
+        `${where} is not deterministic: the same decisions give a different trace ${at}; ${advice}`,
+        {
+          step: i,
+          actor: rec?.actor,
+        },
+      );
+    }
+  }
+  return again;
+}

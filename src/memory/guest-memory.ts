@@ -1,0 +1,154 @@
+import type { AccessResult, Bytes, MemoryFault } from '../model/operation.ts';
+import { PAGE_SIZE } from './atomic-units.ts';
+
+/**
+ * Guest memory: byte-addressed 4 KiB pages, each with a p2m-like type (DESIGN §1).
+ * - `ram` / `ram-ro`: ordinary guest RAM, read-write or read-only;
+ * - `mmio`: emulated MMIO (p2m_mmio_dm). Memory accesses fault with `mmio`; a device model
+ *   serves them through ioreqs;
+ * - `mmio-direct` / `mmio-direct-ro`: pass-through device memory, accessed like RAM;
+ * - `unmapped`: declared, but with no mapping: accesses fault as the hardware would.
+ * An address outside every declared region is a modelling error, not a fault.
+ */
+export type PageType = 'ram' | 'ram-ro' | 'mmio' | 'mmio-direct' | 'mmio-direct-ro' | 'unmapped';
+export const PAGE_TYPES: readonly PageType[] = [
+  'ram',
+  'ram-ro',
+  'mmio',
+  'mmio-direct',
+  'mmio-direct-ro',
+  'unmapped',
+];
+
+export interface RegionSpec {
+  readonly name: string;
+  /** Guest physical address of the first byte; page aligned. */
+  readonly base: number;
+  /** Number of 4 KiB pages. */
+  readonly pages: number;
+  readonly type: PageType;
+  /** Initial contents: bytes from `base` on, or a function of the offset into the region. */
+  readonly init?: Bytes | ((offset: number) => number);
+}
+
+interface Page {
+  readonly type: PageType;
+  readonly region: string;
+  readonly bytes: Uint8Array;
+}
+
+export class OutOfBoundsError extends Error {
+  constructor(readonly addr: number) {
+    super(`address 0x${addr.toString(16)} is outside the guest memory the scenario declares`);
+  }
+}
+
+export class GuestMemory {
+  private readonly pages = new Map<number, Page>();
+
+  constructor(readonly regions: readonly RegionSpec[]) {
+    for (const r of regions) {
+      if (r.base % PAGE_SIZE !== 0)
+        throw new Error(`memory region '${r.name}': base 0x${r.base.toString(16)} is not page aligned`);
+      if (!Number.isInteger(r.pages) || r.pages < 1)
+        throw new Error(`memory region '${r.name}': pages must be a positive integer`);
+      if (!PAGE_TYPES.includes(r.type))
+        throw new Error(`memory region '${r.name}': unknown page type '${r.type}'`);
+      for (let i = 0; i < r.pages; i++) {
+        const pfn = r.base / PAGE_SIZE + i;
+        if (this.pages.has(pfn))
+          throw new Error(`memory region '${r.name}' overlaps region '${this.pages.get(pfn)!.region}'`);
+        const bytes = new Uint8Array(PAGE_SIZE);
+        if (r.init) {
+          for (let j = 0; j < PAGE_SIZE; j++) {
+            const off = i * PAGE_SIZE + j;
+            bytes[j] = typeof r.init === 'function' ? r.init(off) & 0xff : (r.init[off] ?? 0);
+          }
+        }
+        this.pages.set(pfn, { type: r.type, region: r.name, bytes });
+      }
+    }
+  }
+
+  private page(addr: number): Page {
+    const p = this.pages.get(Math.floor(addr / PAGE_SIZE));
+    if (!p) throw new OutOfBoundsError(addr);
+    return p;
+  }
+
+  /** The page type at `addr`; throws OutOfBoundsError outside the declared memory. */
+  pageType(addr: number): PageType {
+    return this.page(addr).type;
+  }
+
+  regionOf(addr: number): string {
+    return this.page(addr).region;
+  }
+
+  isDeclared(addr: number): boolean {
+    return this.pages.has(Math.floor(addr / PAGE_SIZE));
+  }
+
+  /** The fault a read or write of one unit raises, or undefined if it goes to memory. */
+  fault(addr: number, kind: 'read' | 'write'): MemoryFault | undefined {
+    const t = this.pageType(addr);
+    if (t === 'unmapped') return 'unmapped';
+    if (t === 'mmio') return 'mmio';
+    if (kind === 'write' && (t === 'ram-ro' || t === 'mmio-direct-ro')) return 'read-only';
+    return undefined;
+  }
+
+  /** Raw bytes, ignoring page types (for checkers and reporters). Never crosses into undeclared memory silently. */
+  peek(addr: number, width: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < width; i++) {
+      const a = addr + i;
+      out.push(this.page(a).bytes[a % PAGE_SIZE]);
+    }
+    return out;
+  }
+
+  /** Writes raw bytes, ignoring page types. */
+  poke(addr: number, bytes: Bytes): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const a = addr + i;
+      this.page(a).bytes[a % PAGE_SIZE] = bytes[i] & 0xff;
+    }
+  }
+
+  /** A unit read as the guest sees it. */
+  readUnit(addr: number, width: number): AccessResult {
+    const fault = this.fault(addr, 'read');
+    if (fault) return { ok: false, fault, addr };
+    return { ok: true, bytes: this.peek(addr, width) };
+  }
+
+  writeUnit(addr: number, bytes: Bytes): AccessResult {
+    const fault = this.fault(addr, 'write');
+    if (fault) return { ok: false, fault, addr };
+    this.poke(addr, bytes);
+    return { ok: true, bytes };
+  }
+}
+
+/** Little-endian bytes to an unsigned integer. */
+export function leToBigInt(bytes: Bytes): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i] & 0xff);
+  return v;
+}
+
+export function leToNumber(bytes: Bytes): number {
+  return Number(leToBigInt(bytes));
+}
+
+/** An unsigned integer to `width` little-endian bytes. */
+export function toLe(value: bigint | number, width: number): number[] {
+  let v = BigInt(value);
+  const out: number[] = [];
+  for (let i = 0; i < width; i++) {
+    out.push(Number(v & 0xffn));
+    v >>= 8n;
+  }
+  return out;
+}

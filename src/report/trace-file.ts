@@ -1,0 +1,113 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ModelError } from '../model/errors.ts';
+import type { Bug, StepRecord } from '../runtime/step.ts';
+import type { ParamValue } from '../scenario/define-scenario.ts';
+import { VERSION } from '../version.ts';
+
+/**
+ * The self-describing trace file (DESIGN §2, "Counterexamples"): everything `vcpusim
+ * replay FILE` needs, with no other flag: tool version, scenario and its file, variant,
+ * parameters, the settings of the run that found it, and every decision by actor and
+ * channel identity, with what each step did.
+ */
+export const TRACE_FORMAT = 'vcpusim-trace';
+export const TRACE_VERSION = 1;
+
+export interface TraceStep {
+  readonly index: number;
+  readonly move: string;
+  readonly actor: string;
+  readonly what: string;
+  readonly state: string;
+}
+
+export interface TraceFile {
+  readonly format: typeof TRACE_FORMAT;
+  readonly version: typeof TRACE_VERSION;
+  readonly tool: { readonly name: 'vcpusim'; readonly version: string };
+  readonly scenario: { readonly name: string; readonly file?: string; readonly seed?: string };
+  readonly variant: string;
+  readonly expect: 'bug' | 'pass';
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly execution: number;
+  readonly bug: Bug | null;
+  readonly traceHash: string;
+  /** The schedule as one line of move keys, the compact form. */
+  readonly schedule: string;
+  readonly steps: readonly TraceStep[];
+}
+
+export function makeTrace(args: {
+  scenario: TraceFile['scenario'];
+  variant: string;
+  expect: 'bug' | 'pass';
+  params: Readonly<Record<string, ParamValue>>;
+  settings: Readonly<Record<string, unknown>>;
+  execution: number;
+  bug: Bug | undefined;
+  traceHash: string;
+  records: readonly StepRecord[];
+}): TraceFile {
+  return {
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    tool: { name: 'vcpusim', version: VERSION },
+    scenario: args.scenario,
+    variant: args.variant,
+    expect: args.expect,
+    params: args.params,
+    settings: args.settings,
+    execution: args.execution,
+    bug: args.bug ?? null,
+    traceHash: args.traceHash,
+    schedule: args.records.map((r) => r.move).join(' '),
+    steps: args.records.map((r) => ({
+      index: r.index,
+      move: r.move,
+      actor: r.actor,
+      what: r.what,
+      state: r.stateAfter,
+    })),
+  };
+}
+
+export function writeTrace(file: string, trace: TraceFile): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(trace, null, 2) + '\n');
+}
+
+export function readTrace(file: string): TraceFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ModelError(
+      'load',
+      `${file}: cannot read the trace file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+  let t: TraceFile;
+  try {
+    t = JSON.parse(text) as TraceFile;
+  } catch (e) {
+    throw new ModelError('load', `${file}: not a trace file: invalid JSON (${(e as Error).message})`);
+  }
+  if (t?.format !== TRACE_FORMAT)
+    throw new ModelError('load', `${file}: not a vcpusim trace file (no "format": "${TRACE_FORMAT}")`);
+  if (t.version !== TRACE_VERSION) {
+    throw new ModelError(
+      'load',
+      `${file}: trace format version ${t.version} is not supported (this vcpusim reads version ${TRACE_VERSION})`,
+    );
+  }
+  if (
+    typeof t.scenario?.name !== 'string' ||
+    typeof t.variant !== 'string' ||
+    typeof t.schedule !== 'string'
+  ) {
+    throw new ModelError('load', `${file}: trace file lacks scenario, variant or schedule`);
+  }
+  return t;
+}

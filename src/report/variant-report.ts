@@ -1,0 +1,46 @@
+import type { BugKind } from '../runtime/step.ts';
+import type { ParamValue } from '../scenario/define-scenario.ts';
+
+/**
+ * One variant's result, as `check --json` prints it and `check()` returns it
+ * (DESIGN §3). `verdict` is what was found; `ok` says whether it matches `expect`.
+ */
+export interface VariantReport {
+  readonly scenario: string;
+  readonly variant: string;
+  readonly expect: 'bug' | 'pass';
+  readonly verdict: 'bug' | 'pass' | 'error';
+  readonly ok: boolean;
+  readonly exhaustive: boolean;
+  readonly interrupted: boolean;
+  readonly strategy: string;
+  readonly seed: number;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly schedules: number;
+  readonly steps: number;
+  readonly elapsedMs: number;
+  /** Present when verdict is `bug`. */
+  readonly bug?: {
+    readonly kind: BugKind;
+    readonly message: string;
+    readonly actor?: string;
+    readonly invariant?: string;
+    /** Which execution found it (0-based) and at which step. */
+    readonly execution: number;
+    readonly step: number;
+    /** Steps in the counterexample (no shrinking yet: the execution's own length). */
+    readonly length: number;
+    readonly traceHash: string;
+    readonly traceFile?: string;
+  };
+  /** Present when verdict is `error`: the scenario failed to load or a machine misbehaved. */
+  readonly error?: { readonly kind: string; readonly message: string };
+}
+
+export interface CheckReport {
+  readonly tool: { readonly name: 'vcpusim'; readonly version: string };
+  readonly ok: boolean;
+  /** 0 all verdicts as expected, 1 some verdict not as expected, 3 a scenario failed to load or run. */
+  readonly exitCode: 0 | 1 | 3;
+  readonly results: readonly VariantReport[];
+}

@@ -1,0 +1,52 @@
+import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
+import type { Unit } from '../memory/atomic-units.ts';
+import type { Operation } from '../model/operation.ts';
+import { stateName } from './state-name.ts';
+
+/** An operation in an actor's queue; reads and writes advance one atomic unit per step. */
+export interface Pending {
+  readonly op: Operation;
+  readonly units?: readonly Unit[];
+  next: number;
+  readonly acc: number[];
+}
+
+/** One actor of an execution: its xstate actor, queue of operations and step count. */
+export class ActorHost {
+  readonly actor: Actor<AnyStateMachine>;
+  readonly queue: Pending[] = [];
+  results: Record<string, unknown> = {};
+  /** Events emitted by the transition in progress. */
+  readonly emitted: EventObject[] = [];
+  state = '';
+  steps = 0;
+  error: unknown = undefined;
+
+  constructor(
+    readonly name: string,
+    machine: AnyStateMachine,
+    input: unknown,
+  ) {
+    this.actor = createActor(machine, { input, id: name });
+    this.actor.on('*', (ev) => {
+      this.emitted.push(ev);
+    });
+    this.actor.subscribe({
+      error: (e) => {
+        this.error = e;
+      },
+    });
+  }
+
+  refreshState(): void {
+    this.state = stateName(this.actor.getSnapshot().value);
+  }
+
+  get done(): boolean {
+    return this.actor.getSnapshot().status === 'done';
+  }
+
+  hasTag(tag: string): boolean {
+    return this.actor.getSnapshot().hasTag(tag);
+  }
+}

@@ -1,0 +1,537 @@
+import type { EventObject } from 'xstate';
+import { atomicUnits, isAtomic } from '../memory/atomic-units.ts';
+import { GuestMemory, OutOfBoundsError } from '../memory/guest-memory.ts';
+import { ModelError } from '../model/errors.ts';
+import {
+  type Bytes,
+  DONE_EVENT,
+  describeOperation,
+  hex,
+  OPERATION_EVENT,
+  OPERATION_NAMES,
+  type Operation,
+} from '../model/operation.ts';
+import type { ScenarioInstance } from '../scenario/instance.ts';
+import { ActorHost, type Pending } from './actor-host.ts';
+import { TraceHasher } from './hash.ts';
+import { LockTable } from './locks.ts';
+import { Mailboxes } from './mailbox.ts';
+import { type Bug, type Footprint, type MemoryAccess, type Move, moveKey, type StepRecord } from './step.ts';
+import type { WorldView } from './world-view.ts';
+
+export interface ExecutionOptions {
+  /** Keep a StepRecord per step (for counterexamples); off in exploration for speed. */
+  readonly record?: boolean;
+}
+
+/**
+ * One execution of a scenario instance (DESIGN §2, "Runtime"): the global state (actors,
+ * mailboxes, memory, locks, logical clock), the moves enabled in it, and `apply`, which
+ * performs one step, checks the invariants and extends the trace hash. Given the same
+ * moves it produces the same trace, bit for bit.
+ */
+export class Execution {
+  readonly memory: GuestMemory;
+  readonly locks: LockTable;
+  private readonly mailboxes: Mailboxes;
+  private readonly hosts: ActorHost[];
+  private readonly byName = new Map<string, ActorHost>();
+  private readonly hasher = new TraceHasher();
+  private clock = 0;
+  stepCount = 0;
+  bug: Bug | undefined;
+  /** The rolling hash after each step; [0] is the hash after start. */
+  readonly stepHashes: string[] = [];
+  readonly records: StepRecord[] = [];
+  readonly view: WorldView;
+  private lastStep: StepRecord | undefined;
+
+  constructor(
+    readonly instance: ScenarioInstance,
+    private readonly options: ExecutionOptions = {},
+  ) {
+    try {
+      this.memory = new GuestMemory(instance.memory);
+      this.locks = new LockTable(instance.locks);
+    } catch (e) {
+      throw new ModelError('invalid', `scenario '${instance.scenario.name}': ${(e as Error).message}`);
+    }
+    const names = instance.actors.map((a) => a.name);
+    this.mailboxes = new Mailboxes(names);
+    this.hosts = instance.actors.map((a) => new ActorHost(a.name, a.machine, a.input));
+    for (const h of this.hosts) this.byName.set(h.name, h);
+    this.view = this.makeView(names);
+  }
+
+  /** Starts every actor (their initial entry actions may queue operations). */
+  start(): void {
+    for (const h of this.hosts) {
+      h.actor.start();
+      this.afterTransition(h, 'start', 'xstate.init');
+    }
+    this.stepHashes.push(this.hasher.digest());
+    this.checkInvariants();
+  }
+
+  get traceHash(): string {
+    return this.hasher.digest();
+  }
+
+  /** The moves the scheduler may take now, in a deterministic order. */
+  enabled(): Move[] {
+    const moves: Move[] = [];
+    for (const h of this.hosts) {
+      const head = h.queue[0];
+      if (head) {
+        const o = head.op;
+        if (o.op === 'acquire' && !this.locks.canGrant(o.lock, o.mode)) continue;
+        if (o.op === 'choose') {
+          for (let i = 0; i < o.options.length; i++) moves.push({ actor: h.name, kind: 'op', choice: i });
+        } else moves.push({ actor: h.name, kind: 'op' });
+      } else if (!h.done) {
+        for (const from of this.mailboxes.sendersWaiting(h.name))
+          moves.push({ actor: h.name, kind: 'deliver', from });
+      }
+    }
+    return moves;
+  }
+
+  /** Performs one step. The move must be one of `enabled()`. */
+  apply(move: Move): StepRecord | undefined {
+    const h = this.byName.get(move.actor);
+    if (!h) throw new Error(`no actor '${move.actor}'`);
+    this.stepCount++;
+    h.steps++;
+    const stateBefore = h.state;
+    if (h.steps > this.instance.actorSteps) {
+      throw new ModelError(
+        'step-bound',
+        `actor '${h.name}' ran past the step bound of ${this.instance.actorSteps} steps (in state '${h.state}', at step ${this.stepCount}); raise bounds.actorSteps if the run is meant to be this long`,
+        { actor: h.name, step: this.stepCount, state: h.state },
+      );
+    }
+    let what: string;
+    let footprint: Footprint;
+    let access: MemoryAccess | undefined;
+    let transitioned = false;
+    if (move.kind === 'deliver') {
+      const from = move.from!;
+      const ev = this.mailboxes.take(from, h.name);
+      if (!ev) throw new Error(`no message from '${from}' for '${h.name}'`);
+      what = `deliver ${ev.type} from ${from}`;
+      footprint = {
+        actor: h.name,
+        object: { type: 'channel', id: Mailboxes.channelId(from, h.name), write: true },
+      };
+      this.transition(h, ev);
+      transitioned = true;
+    } else {
+      const p = h.queue[0];
+      if (!p) throw new Error(`actor '${h.name}' has no operation queued`);
+      const r = this.perform(h, p, move);
+      what = r.what;
+      footprint = r.footprint;
+      access = r.access;
+      if (r.complete) {
+        h.queue.shift();
+        if (h.queue.length === 0) {
+          const results = h.results;
+          h.results = {};
+          this.transition(h, { type: DONE_EVENT, results } as EventObject);
+          transitioned = true;
+        }
+      }
+    }
+    const hs = this.hasher;
+    hs.str('|').str(moveKey(move)).str(' ').str(what).str('>').str(h.state);
+    if (access?.bytes) hs.value(access.bytes);
+    if (transitioned) hs.value(h.actor.getSnapshot().context);
+    const hash = hs.digest();
+    this.stepHashes.push(hash);
+    const record: StepRecord = {
+      index: this.stepCount,
+      move: moveKey(move),
+      actor: h.name,
+      kind: move.kind,
+      what,
+      stateBefore,
+      stateAfter: h.state,
+      footprint,
+      access,
+      hash,
+    };
+    this.lastStep = record;
+    if (this.options.record) this.records.push(record);
+    if (!this.bug) this.checkInvariants();
+    return record;
+  }
+
+  /** When no move is enabled: the deadlock or liveness bug the final state shows, if any. */
+  finish(): Bug | undefined {
+    if (this.bug) return this.bug;
+    const waits: string[] = [];
+    for (const h of this.hosts) {
+      const o = h.queue[0]?.op;
+      if (o?.op === 'acquire') {
+        const holders = this.locks.holders(o.lock);
+        waits.push(`${h.name} waits for ${o.lock} (${o.mode}) held by ${holders.join(', ') || 'nobody'}`);
+      }
+    }
+    if (waits.length)
+      return (this.bug = {
+        kind: 'deadlock',
+        message: `deadlock: ${waits.join('; ')}`,
+        step: this.stepCount,
+      });
+    for (const h of this.hosts) {
+      if (!h.done && h.hasTag('hot')) {
+        return (this.bug = {
+          kind: 'liveness',
+          message: `liveness: ${h.name} ended in hot state '${h.state}'`,
+          step: this.stepCount,
+          actor: h.name,
+        });
+      }
+    }
+    for (const h of this.hosts) {
+      if (!h.done && !h.hasTag('idle')) {
+        return (this.bug = {
+          kind: 'deadlock',
+          message: `deadlock: ${h.name} is stuck in state '${h.state}' with an empty mailbox (the state is not tagged 'idle')`,
+          step: this.stepCount,
+          actor: h.name,
+        });
+      }
+    }
+    return undefined;
+  }
+
+  private transition(h: ActorHost, ev: EventObject): void {
+    h.actor.send(ev);
+    this.afterTransition(h, ev.type === DONE_EVENT ? 'completion' : `'${ev.type}'`, ev.type);
+  }
+
+  private afterTransition(h: ActorHost, what: string, eventType: string): void {
+    const before = h.state;
+    if (h.error !== undefined) {
+      const msg = h.error instanceof Error ? h.error.message : String(h.error);
+      throw new ModelError(
+        'machine-error',
+        `actor '${h.name}' threw in state '${before || '(initial)'}' handling ${what} at step ${this.stepCount}: ${msg}`,
+        { actor: h.name, step: this.stepCount, state: before },
+      );
+    }
+    h.refreshState();
+    const emitted = h.emitted.splice(0);
+    for (const ev of emitted) h.queue.push(this.toPending(h, ev, eventType));
+  }
+
+  private fail(h: ActorHost, kind: ConstructorParameters<typeof ModelError>[0], msg: string): never {
+    throw new ModelError(
+      kind,
+      `actor '${h.name}' ${msg} (in state '${h.state}', at step ${this.stepCount})`,
+      {
+        actor: h.name,
+        step: this.stepCount,
+        state: h.state,
+      },
+    );
+  }
+
+  /** Validates an emitted event as an operation and queues it. */
+  private toPending(h: ActorHost, ev: EventObject, eventType: string): Pending {
+    if (ev.type !== OPERATION_EVENT) {
+      this.fail(
+        h,
+        'unknown-operation',
+        `emitted '${ev.type}' on '${eventType}', which is not a vcpusim operation`,
+      );
+    }
+    const o = ev as unknown as Operation;
+    if (!OPERATION_NAMES.includes(o.op)) {
+      this.fail(
+        h,
+        'unknown-operation',
+        `emitted unknown operation '${String(o.op)}' (known: ${OPERATION_NAMES.join(', ')})`,
+      );
+    }
+    const declared = (addr: number, width: number, verb: string) => {
+      if (!Number.isInteger(addr) || addr < 0) this.fail(h, 'bad-operation', `${verb} a bad address ${addr}`);
+      if (!Number.isInteger(width) || width < 1 || width > 4096) {
+        this.fail(h, 'bad-operation', `${verb} ${hex(addr)} with a bad width ${width}`);
+      }
+      for (let a = addr; a < addr + width; a++) {
+        if (!this.memory.isDeclared(a)) {
+          this.fail(
+            h,
+            'out-of-bounds',
+            `${verb} ${hex(addr)}/${width}: address ${hex(a)} is outside the guest memory the scenario declares`,
+          );
+        }
+      }
+    };
+    const bytesOk = (b: Bytes, what: string) => {
+      if (!Array.isArray(b) || b.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
+        this.fail(h, 'bad-operation', `gave ${what} that are not an array of bytes`);
+      }
+    };
+    const lockOk = (lock: string, mode: string) => {
+      if (!this.locks.has(lock)) this.fail(h, 'unknown-lock', `uses undeclared lock '${lock}'`);
+      if (mode !== 'exclusive' && mode !== 'shared')
+        this.fail(h, 'bad-operation', `uses lock mode '${mode}'`);
+      if (mode === 'shared' && this.locks.kind(lock) === 'spinlock') {
+        this.fail(h, 'bad-operation', `takes spinlock '${lock}' in shared mode`);
+      }
+    };
+    switch (o.op) {
+      case 'send':
+        if (!this.byName.has(o.to)) {
+          this.fail(
+            h,
+            'unknown-actor',
+            `sends '${o.event?.type}' to unknown actor '${o.to}' (actors: ${[...this.byName.keys()].join(', ')})`,
+          );
+        }
+        if (typeof o.event?.type !== 'string')
+          this.fail(h, 'bad-operation', `sends an event with no type to '${o.to}'`);
+        return { op: o, next: 0, acc: [] };
+      case 'read':
+        declared(o.addr, o.width, 'reads');
+        return { op: o, units: atomicUnits(o.addr, o.width), next: 0, acc: [] };
+      case 'write':
+        bytesOk(o.bytes, 'write data');
+        declared(o.addr, o.bytes.length, 'writes');
+        return { op: o, units: atomicUnits(o.addr, o.bytes.length), next: 0, acc: [] };
+      case 'cmpxchg':
+        bytesOk(o.expected, 'cmpxchg expected bytes');
+        bytesOk(o.desired, 'cmpxchg desired bytes');
+        if (o.expected.length !== o.desired.length || !isAtomic(o.addr, o.desired.length)) {
+          this.fail(
+            h,
+            'bad-operation',
+            `cmpxchg ${hex(o.addr)} is not one naturally aligned unit of 1, 2, 4 or 8 bytes`,
+          );
+        }
+        declared(o.addr, o.desired.length, 'cmpxchgs');
+        return { op: o, next: 0, acc: [] };
+      case 'acquire':
+      case 'tryAcquire':
+        lockOk(o.lock, o.mode);
+        return { op: o, next: 0, acc: [] };
+      case 'release':
+        if (!this.locks.has(o.lock)) this.fail(h, 'unknown-lock', `releases undeclared lock '${o.lock}'`);
+        return { op: o, next: 0, acc: [] };
+      case 'choose':
+        if (!Array.isArray(o.options) || o.options.length === 0) {
+          this.fail(h, 'bad-operation', `chooses '${o.tag}' among no options`);
+        }
+        return { op: o, next: 0, acc: [] };
+      default:
+        return { op: o, next: 0, acc: [] };
+    }
+  }
+
+  private perform(
+    h: ActorHost,
+    p: Pending,
+    move: Move,
+  ): { what: string; footprint: Footprint; access?: MemoryAccess; complete: boolean } {
+    const o = p.op;
+    const actor = h.name;
+    try {
+      switch (o.op) {
+        case 'send':
+          this.mailboxes.put(actor, o.to, o.event);
+          return {
+            what: describeOperation(o),
+            footprint: {
+              actor,
+              object: { type: 'channel', id: Mailboxes.channelId(actor, o.to), write: true },
+            },
+            complete: true,
+          };
+        case 'read':
+        case 'write': {
+          const units = p.units!;
+          const u = units[p.next++];
+          const part = units.length > 1 ? ` [${p.next}/${units.length}]` : '';
+          const isWrite = o.op === 'write';
+          const before = isWrite ? this.memory.peek(u.addr, u.width) : undefined;
+          const r = isWrite
+            ? this.memory.writeUnit(u.addr, o.bytes.slice(u.offset, u.offset + u.width))
+            : this.memory.readUnit(u.addr, u.width);
+          const footprint: Footprint = {
+            actor,
+            object: { type: 'memory', addr: u.addr, width: u.width, write: isWrite },
+          };
+          const what = `${o.op} ${hex(u.addr)}/${u.width}${o.tag ? ` (${o.tag})` : ''}${part}`;
+          if (!r.ok) {
+            if (o.tag) h.results[o.tag] = r;
+            return {
+              what: `${what} → fault ${r.fault}`,
+              footprint,
+              access: { kind: o.op, addr: u.addr, width: u.width, fault: r.fault },
+              complete: true,
+            };
+          }
+          p.acc.push(...r.bytes);
+          const complete = p.next === units.length;
+          if (complete && o.tag) h.results[o.tag] = { ok: true, bytes: isWrite ? o.bytes : p.acc };
+          return {
+            what,
+            footprint,
+            access: { kind: o.op, addr: u.addr, width: u.width, bytes: r.bytes, before },
+            complete,
+          };
+        }
+        case 'cmpxchg': {
+          const width = o.desired.length;
+          const footprint: Footprint = {
+            actor,
+            object: { type: 'memory', addr: o.addr, width, write: true },
+          };
+          const fault = this.memory.fault(o.addr, 'write');
+          const what = `cmpxchg ${hex(o.addr)}/${width} (${o.tag})`;
+          if (fault) {
+            h.results[o.tag] = { ok: false, fault, addr: o.addr };
+            return {
+              what: `${what} → fault ${fault}`,
+              footprint,
+              access: { kind: 'cmpxchg', addr: o.addr, width, fault },
+              complete: true,
+            };
+          }
+          const old = this.memory.peek(o.addr, width);
+          const ok = old.every((b, i) => b === o.expected[i]);
+          if (ok) this.memory.poke(o.addr, o.desired);
+          h.results[o.tag] = { ok, old };
+          return {
+            what: `${what} → ${ok ? 'swapped' : 'failed'}`,
+            footprint,
+            access: { kind: 'cmpxchg', addr: o.addr, width, bytes: ok ? o.desired : old, before: old },
+            complete: true,
+          };
+        }
+        case 'acquire':
+          this.locks.grant(o.lock, o.mode, actor);
+          return {
+            what: `acquire ${o.lock} (${o.mode}) → granted`,
+            footprint: { actor, object: { type: 'lock', name: o.lock, write: true } },
+            complete: true,
+          };
+        case 'tryAcquire': {
+          const ok = this.locks.canGrant(o.lock, o.mode);
+          if (ok) this.locks.grant(o.lock, o.mode, actor);
+          h.results[o.tag] = ok;
+          return {
+            what: `tryAcquire ${o.lock} (${o.mode}) → ${ok ? 'taken' : 'busy'}`,
+            footprint: { actor, object: { type: 'lock', name: o.lock, write: true } },
+            complete: true,
+          };
+        }
+        case 'release':
+          if (!this.locks.release(o.lock, actor))
+            this.fail(h, 'bad-operation', `releases lock '${o.lock}', which it does not hold`);
+          return {
+            what: `release ${o.lock}`,
+            footprint: { actor, object: { type: 'lock', name: o.lock, write: true } },
+            complete: true,
+          };
+        case 'choose': {
+          const i = move.choice ?? 0;
+          h.results[o.tag] = o.options[i];
+          return {
+            what: `choose ${o.tag} = ${JSON.stringify(o.options[i])}`,
+            footprint: { actor },
+            complete: true,
+          };
+        }
+        case 'now':
+          h.results[o.tag] = ++this.clock;
+          return {
+            what: `now (${o.tag}) = ${this.clock}`,
+            footprint: { actor, object: { type: 'clock', write: true } },
+            complete: true,
+          };
+        case 'assert':
+          if (!o.ok && !this.bug) {
+            this.bug = {
+              kind: 'assertion',
+              message: `assertion failed in ${actor} (state '${h.state}'): ${o.message}`,
+              step: this.stepCount,
+              actor,
+            };
+          }
+          return {
+            what: `assert ${JSON.stringify(o.message)} → ${o.ok ? 'ok' : 'FAILED'}`,
+            footprint: { actor },
+            complete: true,
+          };
+      }
+    } catch (e) {
+      if (e instanceof OutOfBoundsError) this.fail(h, 'out-of-bounds', `accesses ${e.message}`);
+      throw e;
+    }
+  }
+
+  private checkInvariants(): void {
+    const params = this.instance.params;
+    for (const inv of this.instance.invariants) {
+      let r: ReturnType<typeof inv.check>;
+      try {
+        r = inv.check(this.view, params);
+      } catch (e) {
+        if (e instanceof ModelError) throw e;
+        throw new ModelError(
+          'invalid',
+          `invariant '${inv.name}' of scenario '${this.instance.scenario.name}' threw at step ${this.stepCount}: ${(e as Error).message}`,
+          { step: this.stepCount },
+        );
+      }
+      if (r === undefined || r === true) continue;
+      this.bug = {
+        kind: 'invariant',
+        invariant: inv.name,
+        message: `invariant ${inv.name} broken: ${typeof r === 'string' ? r : 'returned false'}`,
+        step: this.stepCount,
+        actor: this.lastStep?.actor,
+      };
+      return;
+    }
+  }
+
+  private makeView(names: readonly string[]): WorldView {
+    const self = this;
+    const host = (name: string) => {
+      const h = self.byName.get(name);
+      if (!h) throw new Error(`invariant asks for unknown actor '${name}'`);
+      return h;
+    };
+    return {
+      actorNames: names,
+      actor(name) {
+        const h = host(name);
+        const snap = h.actor.getSnapshot();
+        return {
+          state: h.state,
+          value: snap.value,
+          context: snap.context,
+          hasTag: (t: string) => snap.hasTag(t),
+          done: snap.status === 'done',
+        };
+      },
+      context<T>(name: string): T {
+        return host(name).actor.getSnapshot().context as T;
+      },
+      peek: (addr, width) => self.memory.peek(addr, width),
+      pageType: (addr) => self.memory.pageType(addr),
+      lockHolders: (name) => self.locks.holders(name),
+      get lastStep() {
+        return self.lastStep;
+      },
+      get stepCount() {
+        return self.stepCount;
+      },
+    };
+  }
+}

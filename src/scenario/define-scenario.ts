@@ -1,0 +1,85 @@
+import type { AnyStateMachine } from 'xstate';
+import type { RegionSpec } from '../memory/guest-memory.ts';
+import type { LockKind } from '../runtime/locks.ts';
+import type { WorldView } from '../runtime/world-view.ts';
+
+/**
+ * A scenario (DESIGN §1, "Scenarios"): memory layout, actors, invariants, bounds and named
+ * variants. A variant swaps implementations of named actions or guards with xstate's own
+ * `machine.provide()`, so buggy and fixed code sit side by side under one name.
+ */
+export type ParamValue = number | string | boolean;
+
+export interface ParamSpec<T extends ParamValue = ParamValue> {
+  readonly default: T;
+  /** When given, the only values accepted. */
+  readonly values?: readonly T[];
+  readonly description?: string;
+}
+
+type Widen<T> = T extends number ? number : T extends boolean ? boolean : string;
+export type ParamValues<T extends Record<string, ParamSpec>> = { [K in keyof T]: Widen<T[K]['default']> };
+
+export interface ActorSpec {
+  readonly machine: AnyStateMachine;
+  readonly input?: unknown;
+}
+
+/** An invariant returns a message when it is broken, and nothing (or true) when it holds. */
+export type Invariant<P> = {
+  // Method syntax keeps the parameter bivariant, so any scenario fits AnyScenario.
+  check(view: WorldView, params: P): string | undefined | boolean | void;
+}['check'];
+
+export interface Implementations {
+  readonly actions?: Record<string, unknown>;
+  readonly guards?: Record<string, unknown>;
+}
+
+export interface VariantSpec<P> {
+  readonly description: string;
+  /** What the checker must find: `bug` for a variant that models a known bug. */
+  readonly expect?: 'bug' | 'pass';
+  /** Parameter values this variant fixes (the user may still override them). */
+  readonly params?: Partial<P>;
+  /** Implementations to swap in, per machine id. */
+  readonly provide?: Readonly<Record<string, Implementations>>;
+}
+
+export interface Bounds {
+  /** Steps any one actor may take in one execution before the run is declared out of bounds. */
+  readonly actorSteps?: number;
+}
+
+export interface ScenarioSpec<TParams extends Record<string, ParamSpec>> {
+  readonly name: string;
+  /** The seed document the scenario comes from (shared/seeds/NNN_…). */
+  readonly seed?: string;
+  readonly description: string;
+  readonly params?: TParams;
+  memory(params: ParamValues<TParams>): readonly RegionSpec[];
+  locks?(params: ParamValues<TParams>): Readonly<Record<string, LockKind>>;
+  actors(params: ParamValues<TParams>): Readonly<Record<string, ActorSpec>>;
+  readonly invariants?: Readonly<Record<string, Invariant<ParamValues<TParams>>>>;
+  readonly bounds?: Bounds;
+  /** The variant `run` uses when none is named; the first variant otherwise. */
+  readonly defaultVariant?: string;
+  readonly variants: Readonly<Record<string, VariantSpec<ParamValues<TParams>>>>;
+}
+
+export const SCENARIO_BRAND = Symbol.for('vcpusim.scenario');
+
+export type Scenario<TParams extends Record<string, ParamSpec> = Record<string, ParamSpec>> =
+  ScenarioSpec<TParams> & { readonly [SCENARIO_BRAND]: true };
+
+export type AnyScenario = Scenario<Record<string, ParamSpec>>;
+
+export function defineScenario<const TParams extends Record<string, ParamSpec> = Record<string, never>>(
+  spec: ScenarioSpec<TParams>,
+): Scenario<TParams> {
+  return { ...spec, [SCENARIO_BRAND]: true };
+}
+
+export function isScenario(v: unknown): v is AnyScenario {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[SCENARIO_BRAND] === true;
+}

@@ -1,0 +1,133 @@
+import type { AnyStateMachine } from 'xstate';
+import type { RegionSpec } from '../memory/guest-memory.ts';
+import { ModelError, UsageError } from '../model/errors.ts';
+import type { LockKind } from '../runtime/locks.ts';
+import type { AnyScenario, Invariant, ParamValue } from './define-scenario.ts';
+
+/** A scenario bound to one variant and one set of parameters: what an execution runs. */
+export interface ScenarioInstance {
+  readonly scenario: AnyScenario;
+  readonly variant: string;
+  readonly expect: 'bug' | 'pass';
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly actors: readonly {
+    readonly name: string;
+    readonly machine: AnyStateMachine;
+    readonly input: unknown;
+  }[];
+  readonly memory: readonly RegionSpec[];
+  readonly locks: Readonly<Record<string, LockKind>>;
+  readonly invariants: readonly {
+    readonly name: string;
+    readonly check: Invariant<Record<string, ParamValue>>;
+  }[];
+  readonly actorSteps: number;
+}
+
+export const DEFAULT_ACTOR_STEPS = 10_000;
+
+export function variantNames(s: AnyScenario): string[] {
+  return Object.keys(s.variants);
+}
+
+export function defaultVariant(s: AnyScenario): string {
+  return s.defaultVariant ?? variantNames(s)[0];
+}
+
+/** Parses `k=v` strings against the scenario's declared parameters. */
+export function parseParams(s: AnyScenario, pairs: readonly string[]): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = {};
+  const spec = s.params ?? {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param '${pair}': expected k=v`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    const p = spec[key];
+    if (!p) {
+      const known = Object.keys(spec);
+      throw new UsageError(
+        `scenario '${s.name}' has no parameter '${key}'${known.length ? ` (it has: ${known.join(', ')})` : ''}`,
+      );
+    }
+    let v: ParamValue;
+    if (typeof p.default === 'number') {
+      v = Number(raw);
+      if (!Number.isFinite(v)) throw new UsageError(`--param ${key}: '${raw}' is not a number`);
+    } else if (typeof p.default === 'boolean') {
+      if (raw !== 'true' && raw !== 'false')
+        throw new UsageError(`--param ${key}: expected true or false, got '${raw}'`);
+      v = raw === 'true';
+    } else v = raw;
+    out[key] = v;
+  }
+  return out;
+}
+
+export function instantiate(
+  s: AnyScenario,
+  variantName: string,
+  overrides: Readonly<Record<string, ParamValue>> = {},
+): ScenarioInstance {
+  const variant = s.variants[variantName];
+  if (!variant) {
+    throw new UsageError(
+      `scenario '${s.name}' has no variant '${variantName}' (it has: ${variantNames(s).join(', ')})`,
+    );
+  }
+  const params: Record<string, ParamValue> = {};
+  for (const [k, p] of Object.entries(s.params ?? {})) params[k] = p.default;
+  Object.assign(params, variant.params ?? {}, overrides);
+  for (const [k, p] of Object.entries(s.params ?? {})) {
+    if (p.values && !p.values.includes(params[k])) {
+      throw new UsageError(
+        `scenario '${s.name}': parameter ${k}=${params[k]} is not one of ${p.values.join(', ')}`,
+      );
+    }
+  }
+  const where = `scenario '${s.name}' variant '${variantName}'`;
+  const guarded = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof ModelError || e instanceof UsageError) throw e;
+      throw new ModelError('invalid', `${where}: ${what} threw: ${(e as Error).message}`);
+    }
+  };
+  const actorSpecs = guarded('actors()', () => s.actors(params as never));
+  const names = Object.keys(actorSpecs ?? {});
+  if (names.length === 0) throw new ModelError('invalid', `${where}: actors() declares no actor`);
+  const provide = variant.provide ?? {};
+  const machineIds = new Set<string>();
+  const actors = names.map((name) => {
+    const spec = actorSpecs[name];
+    if (!spec || typeof spec.machine?.provide !== 'function') {
+      throw new ModelError('invalid', `${where}: actor '${name}' has no xstate machine`);
+    }
+    machineIds.add(spec.machine.id);
+    const impl = provide[spec.machine.id];
+    const machine = impl
+      ? spec.machine.provide(impl as Parameters<AnyStateMachine['provide']>[0])
+      : spec.machine;
+    return { name, machine, input: spec.input };
+  });
+  for (const id of Object.keys(provide)) {
+    if (!machineIds.has(id)) {
+      throw new ModelError('invalid', `${where}: provide names machine '${id}', which no actor runs`);
+    }
+  }
+  return {
+    scenario: s,
+    variant: variantName,
+    expect: variant.expect ?? 'pass',
+    params,
+    actors,
+    memory: guarded('memory()', () => s.memory(params as never)),
+    locks: guarded('locks()', () => s.locks?.(params as never) ?? {}),
+    invariants: Object.entries(s.invariants ?? {}).map(([name, check]) => ({
+      name,
+      check: check as Invariant<Record<string, ParamValue>>,
+    })),
+    actorSteps: s.bounds?.actorSteps ?? DEFAULT_ACTOR_STEPS,
+  };
+}

@@ -1,0 +1,57 @@
+import { ModelError } from '../model/errors.ts';
+import { type Move, moveKey } from '../runtime/step.ts';
+import type { Strategy } from './strategy.ts';
+
+/**
+ * Replays a recorded schedule, move by move, matched by actor and channel identity. A move
+ * that is not enabled where the trace says it was means the trace no longer fits the
+ * model: it fails at that step, naming what was expected and what was possible.
+ */
+export class ReplayStrategy implements Strategy {
+  readonly name = 'replay';
+  exhausted = false;
+  private used = false;
+
+  constructor(
+    private readonly moves: readonly string[],
+    /** What each recorded step did, to name it in a divergence. */
+    private readonly whats: readonly (string | undefined)[] = [],
+  ) {}
+
+  begin(): boolean {
+    if (this.used) {
+      this.exhausted = true;
+      return false;
+    }
+    this.used = true;
+    return true;
+  }
+
+  pick(enabled: readonly Move[], step: number): Move {
+    const want = this.moves[step];
+    if (want === undefined) {
+      throw new ModelError(
+        'divergence',
+        `trace diverges at step ${step + 1}: the trace ends after ${this.moves.length} steps, but the model can still move (${enabled.map(moveKey).join(', ')})`,
+        { step: step + 1 },
+      );
+    }
+    const m = enabled.find((e) => moveKey(e) === want);
+    if (!m) {
+      const what = this.whats[step] ? ` to ${this.whats[step]}` : '';
+      throw new ModelError(
+        'divergence',
+        `trace diverges at step ${step + 1}: it expects '${want}'${what}, but the enabled moves are: ${enabled.map(moveKey).join(', ') || 'none'}`,
+        { step: step + 1 },
+      );
+    }
+    return m;
+  }
+
+  /** True when every recorded move has been used. */
+  complete(step: number): boolean {
+    return step >= this.moves.length;
+  }
+
+  end(): void {}
+}
