@@ -57,6 +57,23 @@ const vcpus = (view: WorldView) =>
     .filter((n) => n.startsWith('vcpu'))
     .map((n) => ({ name: n, ctx: view.context<VcpuContext>(n) }));
 
+/**
+ * The vCPUs whose context changed since a check last passed on them. Contexts are
+ * immutable (xstate assign), and I4-I7 read nothing else that changes after the fact
+ * (page types are fixed; RAM an instruction read or wrote stays as it was), so an
+ * unchanged context needs no second look.
+ */
+function changedVcpus(view: WorldView, seen: WeakMap<object, object>, also?: object) {
+  return vcpus(view).filter(({ ctx }) => seen.get(ctx) !== (also ?? ctx));
+}
+function markSeen(seen: WeakMap<object, object>, ctx: object, also?: object) {
+  seen.set(ctx, also ?? ctx);
+}
+const seenI4 = new WeakMap<object, object>();
+const seenI5 = new WeakMap<object, object>();
+const seenI6 = new WeakMap<object, object>();
+const seenI7 = new WeakMap<object, object>();
+
 /** Allowed slot state changes, and who makes them (§1.7 I1). */
 const I1_ALLOWED: Record<string, 'vcpu' | 'dm'> = {
   [`${STATE_IOREQ_NONE}>${STATE_IOREQ_NONE}`]: 'vcpu', // the request copy, written with state NONE
@@ -188,7 +205,7 @@ export default defineScenario({
     // I4: each (operand, chunk) reaches the DM once per instruction; operands get the device's bytes.
     I4(view) {
       const dm = view.context<DeviceModelContext>('dm');
-      for (const { name, ctx } of vcpus(view)) {
+      for (const { name, ctx } of changedVcpus(view, seenI4, dm)) {
         const seen = new Set<string>();
         for (const i of ctx.ghost.issued) {
           const key = `${i.insn}/${i.operand}/${i.offset}`;
@@ -235,11 +252,12 @@ export default defineScenario({
             }
           }
         }
+        markSeen(seenI4, ctx, dm);
       }
     },
     // I5: chunks are powers of two ≤ 8, within a page, and issued at offset == cache.size.
     I5(view) {
-      for (const { name, ctx } of vcpus(view)) {
+      for (const { name, ctx } of changedVcpus(view, seenI5)) {
         for (const i of ctx.ghost.issued) {
           const { addr, size } = i.req;
           if (![1, 2, 4, 8].includes(size)) return `${name} issued a ${size}-byte chunk at ${hex(addr)}`;
@@ -249,11 +267,12 @@ export default defineScenario({
             return `${name} issued ${i.operand} +${i.offset} at cache offset ${i.entryOffset} with cache.size ${i.cacheSize}`;
           }
         }
+        markSeen(seenI5, ctx);
       }
     },
     // I6: at most 3 entries of at most 64 bytes; skip ≤ size; one operand per entry.
     I6(view) {
-      for (const { name, ctx } of vcpus(view)) {
+      for (const { name, ctx } of changedVcpus(view, seenI6)) {
         if (ctx.cache.length > MMIO_CACHE_ENTRIES)
           return `${name} has ${ctx.cache.length} MMIO cache entries`;
         for (const e of ctx.cache) {
@@ -263,11 +282,12 @@ export default defineScenario({
             return `${name}: operands ${e.users.join(' and ')} share the MMIO cache entry keyed ${hex(e.gla)} (${e.dir})`;
           }
         }
+        markSeen(seenI6, ctx);
       }
     },
     // I7: the RAM part of a straddling operand goes to RAM on every pass, never to the DM.
     I7(view) {
-      for (const { name, ctx } of vcpus(view)) {
+      for (const { name, ctx } of changedVcpus(view, seenI7)) {
         for (const p of ctx.ghost.pieces) {
           if (p.path === 'mmio' && view.pageType(p.addr) !== 'mmio') {
             return `${name} pass ${p.pass}: RAM piece ${hex(p.addr)}/${p.bytes} of ${p.operand} took the MMIO path`;

@@ -13,12 +13,15 @@ export interface ExecutionResult {
   readonly bug: Bug | undefined;
   readonly traceHash: string;
   readonly stepHashes: readonly string[];
+  /** Filled only with `fingerprint`. */
+  readonly contextHashes: readonly string[];
   /** Filled only when recording. */
   readonly records: readonly StepRecord[];
 }
 
 export interface RunOptions {
   readonly record?: boolean;
+  readonly fingerprint?: boolean;
   readonly onStep?: (record: StepRecord) => void;
 }
 
@@ -29,7 +32,10 @@ export function runExecution(
   index: number,
   options: RunOptions = {},
 ): ExecutionResult {
-  const exec = new Execution(instance, { record: options.record || !!options.onStep });
+  const exec = new Execution(instance, {
+    record: options.record || !!options.onStep,
+    fingerprint: options.fingerprint,
+  });
   exec.start();
   const moves: string[] = [];
   while (!exec.bug) {
@@ -52,6 +58,7 @@ export function runExecution(
     bug: exec.bug,
     traceHash: exec.traceHash,
     stepHashes: exec.stepHashes,
+    contextHashes: exec.contextHashes,
     records: exec.records,
   };
   strategy.end({ index, moves, bug: exec.bug });
@@ -59,10 +66,15 @@ export function runExecution(
 }
 
 /** Replays a schedule with step records (for a counterexample or a replay command). */
-export function replayMoves(instance: ScenarioInstance, moves: readonly string[], whats?: readonly string[]) {
+export function replayMoves(
+  instance: ScenarioInstance,
+  moves: readonly string[],
+  whats?: readonly string[],
+  fingerprint = false,
+) {
   const strategy = new ReplayStrategy(moves, whats);
   strategy.begin();
-  return runExecution(instance, strategy, 0, { record: true });
+  return runExecution(instance, strategy, 0, { record: true, fingerprint });
 }
 
 /**
@@ -73,36 +85,43 @@ export function replayMoves(instance: ScenarioInstance, moves: readonly string[]
 export function checkDeterminism(instance: ScenarioInstance, first: ExecutionResult): ExecutionResult {
   const where = `scenario '${instance.scenario.name}' variant '${instance.variant}'`;
   const advice = 'machines must not use Math.random, Date.now or shared globals: use choose() and now()';
-  let again: ExecutionResult;
-  try {
-    again = replayMoves(instance, first.moves);
-  } catch (e) {
-    if (e instanceof ModelError && e.kind === 'divergence') {
-      throw new ModelError(
-        'nondeterminism',
-        `${where} is not deterministic: the same decisions, executed twice, part at step ${e.where.step}; ${advice}`,
-        e.where,
-      );
+  const again = (): ExecutionResult => {
+    try {
+      return replayMoves(instance, first.moves, undefined, true);
+    } catch (e) {
+      if (e instanceof ModelError && e.kind === 'divergence') {
+        throw new ModelError(
+          'nondeterminism',
+          `${where} is not deterministic: the same decisions, executed again, part at step ${e.where.step}; ${advice}`,
+          e.where,
+        );
+      }
+      throw e;
     }
-    throw e;
+  };
+  const second = again();
+  const third = again();
+  const firstDiff = (a: readonly string[], b: readonly string[]) => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+    return -1;
+  };
+  const diffs = [
+    firstDiff(first.stepHashes, second.stepHashes),
+    firstDiff(second.contextHashes, third.contextHashes),
+  ].filter((i) => i >= 0);
+  if (diffs.length) {
+    const i = Math.min(...diffs);
+    const rec = second.records[i - 1];
+    const at =
+      i === 0 ? 'at start (initial states or contexts differ)' : `at step ${i} (${rec?.actor}: ${rec?.what})`;
+    throw new ModelError(
+      'nondeterminism',
+      `${where} is not deterministic: the same decisions give a different trace ${at}; ${advice}`,
+      {
+        step: i,
+        actor: rec?.actor,
+      },
+    );
   }
-  const n = Math.max(first.stepHashes.length, again.stepHashes.length);
-  for (let i = 0; i < n; i++) {
-    if (first.stepHashes[i] !== again.stepHashes[i]) {
-      const rec = again.records[i - 1];
-      const at =
-        i === 0
-          ? 'at start (initial states or contexts differ)'
-          : `at step ${i} (${rec?.actor}: ${rec?.what})`;
-      throw new ModelError(
-        'nondeterminism',
-        `${where} is not deterministic: the same decisions give a different trace ${at}; ${advice}`,
-        {
-          step: i,
-          actor: rec?.actor,
-        },
-      );
-    }
-  }
-  return again;
+  return second;
 }

@@ -34,7 +34,9 @@ export interface RegionSpec {
 interface Page {
   readonly type: PageType;
   readonly region: string;
-  readonly bytes: Uint8Array;
+  /** The page's bytes; shared with the image until the first write (copy on write). */
+  bytes: Uint8Array;
+  owned: boolean;
 }
 
 export class OutOfBoundsError extends Error {
@@ -43,8 +45,15 @@ export class OutOfBoundsError extends Error {
   }
 }
 
-export class GuestMemory {
-  private readonly pages = new Map<number, Page>();
+/**
+ * The declared layout and initial contents, built once per scenario instance. Every
+ * execution starts a GuestMemory from it and copies a page only when it first writes it.
+ */
+export class MemoryImage {
+  readonly pages = new Map<
+    number,
+    { readonly type: PageType; readonly region: string; readonly bytes: Uint8Array }
+  >();
 
   constructor(readonly regions: readonly RegionSpec[]) {
     for (const r of regions) {
@@ -68,6 +77,16 @@ export class GuestMemory {
         this.pages.set(pfn, { type: r.type, region: r.name, bytes });
       }
     }
+  }
+}
+
+export class GuestMemory {
+  private readonly pages = new Map<number, Page>();
+
+  constructor(image: MemoryImage | readonly RegionSpec[]) {
+    const img = image instanceof MemoryImage ? image : new MemoryImage(image);
+    for (const [pfn, p] of img.pages)
+      this.pages.set(pfn, { type: p.type, region: p.region, bytes: p.bytes, owned: false });
   }
 
   private page(addr: number): Page {
@@ -98,7 +117,7 @@ export class GuestMemory {
     return undefined;
   }
 
-  /** Raw bytes, ignoring page types (for checkers and reporters). Never crosses into undeclared memory silently. */
+  /** Raw bytes, ignoring page types (for checkers and reporters). */
   peek(addr: number, width: number): number[] {
     const out: number[] = [];
     for (let i = 0; i < width; i++) {
@@ -112,7 +131,12 @@ export class GuestMemory {
   poke(addr: number, bytes: Bytes): void {
     for (let i = 0; i < bytes.length; i++) {
       const a = addr + i;
-      this.page(a).bytes[a % PAGE_SIZE] = bytes[i] & 0xff;
+      const p = this.page(a);
+      if (!p.owned) {
+        p.bytes = p.bytes.slice();
+        p.owned = true;
+      }
+      p.bytes[a % PAGE_SIZE] = bytes[i] & 0xff;
     }
   }
 

@@ -22,6 +22,12 @@ import type { WorldView } from './world-view.ts';
 export interface ExecutionOptions {
   /** Keep a StepRecord per step (for counterexamples); off in exploration for speed. */
   readonly record?: boolean;
+  /**
+   * Also fingerprint every actor context after each transition (`contextHashes`), so the
+   * determinism check sees a difference even before it shows in an operation. Off in
+   * exploration: hashing whole contexts per step costs more than the step.
+   */
+  readonly fingerprint?: boolean;
 }
 
 /**
@@ -42,6 +48,8 @@ export class Execution {
   bug: Bug | undefined;
   /** The rolling hash after each step; [0] is the hash after start. */
   readonly stepHashes: string[] = [];
+  /** With `fingerprint`: the hash of the stepping actor's context after each step. */
+  readonly contextHashes: string[] = [];
   readonly records: StepRecord[] = [];
   readonly view: WorldView;
   private lastStep: StepRecord | undefined;
@@ -50,8 +58,8 @@ export class Execution {
     readonly instance: ScenarioInstance,
     private readonly options: ExecutionOptions = {},
   ) {
+    this.memory = new GuestMemory(instance.image);
     try {
-      this.memory = new GuestMemory(instance.memory);
       this.locks = new LockTable(instance.locks);
     } catch (e) {
       throw new ModelError('invalid', `scenario '${instance.scenario.name}': ${(e as Error).message}`);
@@ -70,6 +78,11 @@ export class Execution {
       this.afterTransition(h, 'start', 'xstate.init');
     }
     this.stepHashes.push(this.hasher.digest());
+    if (this.options.fingerprint) {
+      const fp = new TraceHasher();
+      for (const h of this.hosts) fp.value(h.actor.getSnapshot().context);
+      this.contextHashes.push(fp.digest());
+    }
     this.checkInvariants();
   }
 
@@ -145,8 +158,12 @@ export class Execution {
     const hs = this.hasher;
     hs.str('|').str(moveKey(move)).str(' ').str(what).str('>').str(h.state);
     if (access?.bytes) hs.value(access.bytes);
-    if (transitioned) hs.value(h.actor.getSnapshot().context);
     const hash = hs.digest();
+    if (this.options.fingerprint) {
+      this.contextHashes.push(
+        transitioned ? new TraceHasher().value(h.actor.getSnapshot().context).digest() : '',
+      );
+    }
     this.stepHashes.push(hash);
     const record: StepRecord = {
       index: this.stepCount,

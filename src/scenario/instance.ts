@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import type { RegionSpec } from '../memory/guest-memory.ts';
+import { MemoryImage, type RegionSpec } from '../memory/guest-memory.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
 import type { LockKind } from '../runtime/locks.ts';
 import type { AnyScenario, Invariant, ParamValue } from './define-scenario.ts';
@@ -16,6 +16,8 @@ export interface ScenarioInstance {
     readonly input: unknown;
   }[];
   readonly memory: readonly RegionSpec[];
+  /** The memory layout and initial contents, built once. */
+  readonly image: MemoryImage;
   readonly locks: Readonly<Record<string, LockKind>>;
   readonly invariants: readonly {
     readonly name: string;
@@ -116,13 +118,21 @@ export function instantiate(
       throw new ModelError('invalid', `${where}: provide names machine '${id}', which no actor runs`);
     }
   }
+  const memory = guarded('memory()', () => s.memory(params as never));
+  let image: MemoryImage;
+  try {
+    image = new MemoryImage(memory);
+  } catch (e) {
+    throw new ModelError('invalid', `${where}: ${(e as Error).message}`);
+  }
   return {
     scenario: s,
     variant: variantName,
     expect: variant.expect ?? 'pass',
     params,
     actors,
-    memory: guarded('memory()', () => s.memory(params as never)),
+    memory,
+    image,
     locks: guarded('locks()', () => s.locks?.(params as never) ?? {}),
     invariants: Object.entries(s.invariants ?? {}).map(([name, check]) => ({
       name,

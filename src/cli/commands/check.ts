@@ -1,0 +1,148 @@
+import { type CheckEvent, type CheckOptions, STRATEGIES, type StrategyName } from '../../explore/check.ts';
+import {
+  type CheckTarget,
+  checkTargets$,
+  type FailedTarget,
+  summarize,
+} from '../../explore/check-targets.ts';
+import { ModelError, UsageError } from '../../model/errors.ts';
+import { formatSteps } from '../../report/counterexample.ts';
+import type { VariantReport } from '../../report/variant-report.ts';
+import type { StepRecord } from '../../runtime/step.ts';
+import { parseParams } from '../../scenario/instance.ts';
+import { loadBundled, resolveScenario, splitTarget } from '../../scenario/load.ts';
+import type { Io } from '../io.ts';
+import { ProgressLine } from '../progress-line.ts';
+
+export interface CheckArgs {
+  readonly targets: readonly string[];
+  readonly strategy?: string;
+  readonly maxSchedules?: number;
+  readonly budgetMs?: number;
+  readonly seed?: number;
+  readonly params: readonly string[];
+  readonly json: boolean;
+}
+
+async function resolveTargets(a: CheckArgs): Promise<(CheckTarget | FailedTarget)[]> {
+  if (a.targets.length === 0) {
+    const { scenarios, errors } = await loadBundled();
+    return [
+      ...scenarios.map((l) => ({
+        scenario: l.scenario,
+        file: l.file,
+        params: parseParams(l.scenario, a.params),
+      })),
+      ...errors.map((error) => ({ name: error.message.split(':')[0], error })),
+    ];
+  }
+  const out: (CheckTarget | FailedTarget)[] = [];
+  for (const t of a.targets) {
+    const { ref, variant } = splitTarget(t);
+    try {
+      const l = await resolveScenario(ref);
+      if (variant && !l.scenario.variants[variant]) {
+        throw new UsageError(
+          `scenario '${l.scenario.name}' has no variant '${variant}' (it has: ${Object.keys(l.scenario.variants).join(', ')})`,
+        );
+      }
+      out.push({ scenario: l.scenario, file: l.file, variant, params: parseParams(l.scenario, a.params) });
+    } catch (e) {
+      if (e instanceof ModelError) out.push({ name: ref, error: e });
+      else throw e;
+    }
+  }
+  return out;
+}
+
+/** `vcpusim check`: explore each variant and compare the verdict with its `expect`. */
+export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
+  if (a.strategy !== undefined && !STRATEGIES.includes(a.strategy as StrategyName)) {
+    throw new UsageError(
+      `--strategy ${a.strategy}: not available in this version (available: ${STRATEGIES.join(', ')}; dpor, pct and portfolio are planned)`,
+    );
+  }
+  const targets = await resolveTargets(a);
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    io.err(
+      '\ninterrupted: finishing the current execution and reporting what was found (Ctrl-C again to quit now)',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const options: CheckOptions = {
+    strategy: a.strategy as StrategyName | undefined,
+    maxSchedules: a.maxSchedules,
+    budgetMs: a.budgetMs,
+    seed: a.seed,
+    signal: controller.signal,
+    progressMs: io.isTTY ? 250 : 10_000,
+  };
+  const showTraces = a.targets.length > 0;
+  const progress = new ProgressLine(io);
+  const reports: VariantReport[] = [];
+  const bugs = new Map<string, readonly StepRecord[]>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      checkTargets$(targets, options).subscribe({
+        next: (e: CheckEvent) => {
+          if (e.type === 'progress') progress.update(e.progress);
+          else if (e.type === 'bug') bugs.set(`${e.instance.scenario.name}:${e.instance.variant}`, e.records);
+          else if (e.type === 'done') {
+            progress.clear();
+            reports.push(e.report);
+            if (!a.json)
+              printReport(e.report, bugs.get(`${e.report.scenario}:${e.report.variant}`), showTraces, io);
+          }
+        },
+        error: reject,
+        complete: resolve,
+      });
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.clear();
+  }
+  const summary = summarize(reports);
+  if (a.json) io.out(JSON.stringify(summary, null, 2));
+  else {
+    const bad = reports.filter((r) => !r.ok).length;
+    io.out(
+      `${reports.length} variant${reports.length === 1 ? '' : 's'} checked: ${reports.length - bad} as expected${bad ? `, ${bad} NOT as expected` : ''}`,
+    );
+  }
+  return controller.signal.aborted ? 130 : summary.exitCode;
+}
+
+function printReport(
+  r: VariantReport,
+  records: readonly StepRecord[] | undefined,
+  showTraces: boolean,
+  io: Io,
+): void {
+  const name = `${r.scenario}:${r.variant}`;
+  const secs = `${(r.elapsedMs / 1000).toFixed(2)} s`;
+  const mark = r.ok ? 'ok  ' : 'FAIL';
+  if (r.verdict === 'error') {
+    io.out(`ERROR ${name}\n      ${r.error?.message}`);
+    return;
+  }
+  const expect = `expected ${r.expect}`;
+  if (r.verdict === 'pass') {
+    const how = r.exhaustive ? 'exhaustive' : `not exhaustive: ${r.strategy}, seed ${r.seed}`;
+    io.out(
+      `${mark} ${name}  pass (${expect})  no bug in ${r.schedules} schedules, ${r.steps} steps, ${secs} (${how})${r.interrupted ? ' [interrupted]' : ''}`,
+    );
+    return;
+  }
+  const b = r.bug!;
+  io.out(`${mark} ${name}  BUG (${expect})  ${b.kind}: ${b.message}`);
+  io.out(`      found in schedule ${b.execution + 1} of ${r.schedules}, at step ${b.step}, after ${secs}`);
+  if (records && (showTraces || !r.ok)) {
+    io.out(`      counterexample (${records.length} steps):`);
+    io.out(formatSteps(records, '      '));
+  }
+  if (b.traceFile) io.out(`      trace: ${b.traceFile}  (vcpusim replay ${b.traceFile})`);
+}

@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { replayMoves } from '../../explore/run-execution.ts';
+import { ModelError, UsageError } from '../../model/errors.ts';
+import { formatBug, formatSteps } from '../../report/counterexample.ts';
+import { readTrace } from '../../report/trace-file.ts';
+import { instantiate } from '../../scenario/instance.ts';
+import { type LoadedScenario, loadScenarioFile, resolveScenario } from '../../scenario/load.ts';
+
+/**
+ * `vcpusim replay FILE`: re-executes a trace file's schedule with no other input.
+ * Exit 0 when it reproduces the recorded outcome and trace hash, 1 when the run now ends
+ * differently (a fixed bug, say), 3 when the trace no longer fits the model.
+ */
+export async function replayCommand(file: string, json: boolean, out: (s: string) => void): Promise<number> {
+  const t = readTrace(file);
+  let loaded: LoadedScenario;
+  if (t.scenario.file && existsSync(t.scenario.file)) loaded = await loadScenarioFile(t.scenario.file);
+  else loaded = await resolveScenario(t.scenario.name);
+  if (loaded.scenario.name !== t.scenario.name) {
+    throw new ModelError(
+      'divergence',
+      `${file}: the trace is of scenario '${t.scenario.name}', but ${loaded.file} defines '${loaded.scenario.name}'`,
+    );
+  }
+  let instance: ReturnType<typeof instantiate>;
+  try {
+    const known = loaded.scenario.params ?? {};
+    const params = Object.fromEntries(
+      Object.entries(t.params).filter(([k]) => {
+        if (!(k in known))
+          throw new UsageError(
+            `the trace sets parameter '${k}', which scenario '${t.scenario.name}' no longer has`,
+          );
+        return true;
+      }),
+    );
+    instance = instantiate(loaded.scenario, t.variant, params);
+  } catch (e) {
+    if (e instanceof UsageError) throw new ModelError('divergence', `${file}: ${e.message}`);
+    throw e;
+  }
+  const moves = t.schedule.trim() === '' ? [] : t.schedule.trim().split(/\s+/);
+  const r = replayMoves(
+    instance,
+    moves,
+    t.steps.map((s) => `${s.actor}: ${s.what}`),
+  );
+  for (let i = 0; i < Math.min(r.records.length, t.steps.length); i++) {
+    const now = r.records[i];
+    const then = t.steps[i];
+    if (now.actor !== then.actor || now.what !== then.what) {
+      throw new ModelError(
+        'divergence',
+        `${file}: trace diverges at step ${i + 1}: the trace says ${then.actor} did '${then.what}', the model now does '${now.what}'`,
+        { step: i + 1, actor: then.actor },
+      );
+    }
+  }
+  const sameBug = (r.bug?.message ?? null) === (t.bug?.message ?? null);
+  const reproduced = sameBug && r.traceHash === t.traceHash;
+  if (json) {
+    out(
+      JSON.stringify(
+        {
+          scenario: t.scenario.name,
+          variant: t.variant,
+          reproduced,
+          verdict: r.bug ? 'bug' : 'pass',
+          bug: r.bug ?? null,
+          steps: r.steps,
+          traceHash: r.traceHash,
+          recordedTraceHash: t.traceHash,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    out(`replay ${t.scenario.name}:${t.variant}  ${r.steps} steps  (recorded by vcpusim ${t.tool.version})`);
+    out(formatSteps(r.records));
+    out('');
+    out(r.bug ? `BUG  ${formatBug(r.bug)}` : 'no bug in this execution');
+    out(`traceHash ${r.traceHash}`);
+    if (reproduced) out('reproduced: same outcome and trace hash as recorded');
+    else if (!sameBug) out(`NOT reproduced: the trace recorded ${t.bug ? formatBug(t.bug) : 'no bug'}`);
+    else out(`NOT reproduced: trace hash differs from the recorded ${t.traceHash}`);
+  }
+  return reproduced ? 0 : 1;
+}

@@ -1,0 +1,102 @@
+import { isUserError, UsageError } from '../model/errors.ts';
+import { VERSION } from '../version.ts';
+import { durationOption, intOption, parse } from './args.ts';
+import { checkCommand } from './commands/check.ts';
+import { listCommand } from './commands/list.ts';
+import { replayCommand } from './commands/replay.ts';
+import { runCommand } from './commands/run.ts';
+import { type Io, processIo } from './io.ts';
+
+export const USAGE = `vcpusim ${VERSION}: systematic concurrency testing for hypervisor protocols
+
+usage:
+  vcpusim list [--json]
+  vcpusim run <scenario>[:<variant>] [--seed N] [--param k=v ...] [--trace FILE] [--json]
+  vcpusim check [<scenario>[:<variant>] ...] [--strategy random] [--max-schedules N]
+                [--budget 30s] [--seed N] [--param k=v ...] [--json]
+  vcpusim replay <trace.json> [--json]
+
+A scenario is a bundled name (see 'vcpusim list') or a path to a scenario module.
+check with no scenario checks every bundled scenario and variant.
+exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage error,
+            3 a scenario failed to load or a model is invalid.`;
+
+/** Runs the CLI; returns the exit code. User errors become one line on stderr, never a stack. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      case '--version':
+      case '-V':
+        io.out(VERSION);
+        return 0;
+      case 'list': {
+        const { values, positionals } = parse('list', rest, { json: { type: 'boolean' } });
+        if (positionals.length) throw new UsageError(`list takes no arguments (got '${positionals[0]}')`);
+        return await listCommand(!!values.json, io.out);
+      }
+      case 'run': {
+        const { values, positionals } = parse('run', rest, {
+          seed: { type: 'string' },
+          param: { type: 'string', multiple: true },
+          trace: { type: 'string' },
+          json: { type: 'boolean' },
+        });
+        if (positionals.length !== 1) throw new UsageError('run takes one <scenario>[:<variant>]');
+        return await runCommand(
+          {
+            target: positionals[0],
+            seed: intOption('seed', values.seed) ?? 0,
+            params: values.param ?? [],
+            trace: values.trace,
+            json: !!values.json,
+          },
+          io.out,
+        );
+      }
+      case 'check': {
+        const { values, positionals } = parse('check', rest, {
+          strategy: { type: 'string' },
+          'max-schedules': { type: 'string' },
+          budget: { type: 'string' },
+          seed: { type: 'string' },
+          param: { type: 'string', multiple: true },
+          json: { type: 'boolean' },
+        });
+        return await checkCommand(
+          {
+            targets: positionals,
+            strategy: values.strategy,
+            maxSchedules: intOption('max-schedules', values['max-schedules'], 1),
+            budgetMs: durationOption('budget', values.budget),
+            seed: intOption('seed', values.seed),
+            params: values.param ?? [],
+            json: !!values.json,
+          },
+          io,
+        );
+      }
+      case 'replay': {
+        const { values, positionals } = parse('replay', rest, { json: { type: 'boolean' } });
+        if (positionals.length !== 1) throw new UsageError('replay takes one trace file');
+        return await replayCommand(positionals[0], !!values.json, io.out);
+      }
+      default:
+        throw new UsageError(
+          `unknown command '${command}' (commands: list, run, check, replay; see 'vcpusim help')`,
+        );
+    }
+  } catch (e) {
+    if (isUserError(e)) {
+      io.err(`vcpusim: ${e.message}`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
