@@ -18,6 +18,7 @@ export {
   type Operation,
   type OperationResults,
 } from './model/operation.ts';
+export { result, resultBytes } from './model/results.ts';
 export type { CheckReport, VariantReport } from './report/variant-report.ts';
 export type { LockKind } from './runtime/locks.ts';
 export type { Bug, Move, StepRecord } from './runtime/step.ts';

@@ -167,17 +167,15 @@ export function checkVariant$(
       const b = r.bug!;
       finish({
         verdict: 'bug',
-        bug: {
-          kind: b.kind,
-          message: b.message,
-          actor: b.actor,
-          invariant: b.invariant,
-          execution: r.index,
-          step: b.step,
-          length: r.steps,
-          traceHash: r.traceHash,
-          traceFile,
-        },
+        kind: b.kind,
+        message: b.message,
+        actor: b.actor,
+        invariant: b.invariant,
+        execution: r.index,
+        step: b.step,
+        length: r.steps,
+        traceHash: r.traceHash,
+        traceFile,
       });
     };
     setImmediate(slice);

@@ -19,20 +19,18 @@ export interface VariantReport {
   readonly schedules: number;
   readonly steps: number;
   readonly elapsedMs: number;
-  /** Present when verdict is `bug`. */
-  readonly bug?: {
-    readonly kind: BugKind;
-    readonly message: string;
-    readonly actor?: string;
-    readonly invariant?: string;
-    /** Which execution found it (0-based) and at which step. */
-    readonly execution: number;
-    readonly step: number;
-    /** Steps in the counterexample (no shrinking yet: the execution's own length). */
-    readonly length: number;
-    readonly traceHash: string;
-    readonly traceFile?: string;
-  };
+  /** The fields below are present when verdict is `bug`. */
+  readonly kind?: BugKind;
+  readonly message?: string;
+  readonly actor?: string;
+  readonly invariant?: string;
+  /** Which execution found it (0-based) and at which step. */
+  readonly execution?: number;
+  readonly step?: number;
+  /** Steps in the counterexample (no shrinking yet: the execution's own length). */
+  readonly length?: number;
+  readonly traceHash?: string;
+  readonly traceFile?: string;
   /** Present when verdict is `error`: the scenario failed to load or a machine misbehaved. */
   readonly error?: { readonly kind: string; readonly message: string };
 }

@@ -137,12 +137,13 @@ function printReport(
     );
     return;
   }
-  const b = r.bug!;
-  io.out(`${mark} ${name}  BUG (${expect})  ${b.kind}: ${b.message}`);
-  io.out(`      found in schedule ${b.execution + 1} of ${r.schedules}, at step ${b.step}, after ${secs}`);
+  io.out(`${mark} ${name}  BUG (${expect})  ${r.kind}: ${r.message}`);
+  io.out(
+    `      found in schedule ${(r.execution ?? 0) + 1} of ${r.schedules}, at step ${r.step}, after ${secs}`,
+  );
   if (records && (showTraces || !r.ok)) {
     io.out(`      counterexample (${records.length} steps):`);
     io.out(formatSteps(records, '      '));
   }
-  if (b.traceFile) io.out(`      trace: ${b.traceFile}  (vcpusim replay ${b.traceFile})`);
+  if (r.traceFile) io.out(`      trace: ${r.traceFile}  (vcpusim replay ${r.traceFile})`);
 }
