@@ -1,3 +1,4 @@
+import { Observable } from 'rxjs';
 import { ModelError } from '../model/errors.ts';
 import { Execution } from '../runtime/execution.ts';
 import { type Bug, moveKey, type StepRecord } from '../runtime/step.ts';
@@ -124,4 +125,29 @@ export function checkDeterminism(instance: ScenarioInstance, first: ExecutionRes
     );
   }
   return second;
+}
+
+export type ExecutionEvent =
+  | { readonly type: 'step'; readonly record: StepRecord }
+  | { readonly type: 'end'; readonly result: ExecutionResult };
+
+/** One execution as an Observable: every step as it happens, then the result (DESIGN §2, "Events"). */
+export function execution$(
+  instance: ScenarioInstance,
+  strategy: Strategy,
+  index: number,
+  options: Omit<RunOptions, 'onStep'> = {},
+): Observable<ExecutionEvent> {
+  return new Observable<ExecutionEvent>((sub) => {
+    try {
+      const result = runExecution(instance, strategy, index, {
+        ...options,
+        onStep: (record) => sub.next({ type: 'step', record }),
+      });
+      sub.next({ type: 'end', result });
+      sub.complete();
+    } catch (e) {
+      sub.error(e);
+    }
+  });
 }

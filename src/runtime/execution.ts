@@ -28,6 +28,8 @@ export interface ExecutionOptions {
    * exploration: hashing whole contexts per step costs more than the step.
    */
   readonly fingerprint?: boolean;
+  /** Collect every event sent to an actor (for the benchmark against raw xstate). */
+  readonly transitions?: { actor: string; event: EventObject }[];
 }
 
 /**
@@ -224,6 +226,7 @@ export class Execution {
   }
 
   private transition(h: ActorHost, ev: EventObject): void {
+    this.options.transitions?.push({ actor: h.name, event: ev });
     h.actor.send(ev);
     this.afterTransition(h, ev.type === DONE_EVENT ? 'completion' : `'${ev.type}'`, ev.type);
   }
@@ -384,9 +387,10 @@ export class Execution {
           const what = `${o.op} ${hex(u.addr)}/${u.width}${o.tag ? ` (${o.tag})` : ''}${part}`;
           if (!r.ok) {
             if (o.tag) h.results[o.tag] = r;
+            // A fault touches no byte: it depends only on the page type, which never changes.
             return {
               what: `${what} → fault ${r.fault}`,
-              footprint,
+              footprint: { actor },
               access: { kind: o.op, addr: u.addr, width: u.width, fault: r.fault },
               complete: true,
             };
@@ -413,7 +417,7 @@ export class Execution {
             h.results[o.tag] = { ok: false, fault, addr: o.addr };
             return {
               what: `${what} → fault ${fault}`,
-              footprint,
+              footprint: { actor },
               access: { kind: 'cmpxchg', addr: o.addr, width, fault },
               complete: true,
             };

@@ -1,4 +1,6 @@
-import { checkDeterminism, runExecution } from '../../explore/run-execution.ts';
+import { last, lastValueFrom, map, tap } from 'rxjs';
+import { checkDeterminism, type ExecutionEvent, execution$ } from '../../explore/run-execution.ts';
+import type { StepRecord } from '../../runtime/step.ts';
 import { formatBug, formatSteps } from '../../report/counterexample.ts';
 import { makeTrace, writeTrace } from '../../report/trace-file.ts';
 import { defaultVariant, instantiate, parseParams } from '../../scenario/instance.ts';
@@ -25,7 +27,17 @@ export async function runCommand(a: RunArgs, out: (s: string) => void): Promise<
   const instance = instantiate(s, v, parseParams(s, a.params));
   const strategy = new RandomStrategy(a.seed);
   strategy.begin(0);
-  const first = runExecution(instance, strategy, 0);
+  // Steps arrive as events; the same decisions are then executed again to check determinism.
+  const records: StepRecord[] = [];
+  const first = await lastValueFrom(
+    execution$(instance, strategy, 0, { record: true }).pipe(
+      tap((e) => {
+        if (e.type === 'step') records.push(e.record);
+      }),
+      last(),
+      map((e) => (e as Extract<ExecutionEvent, { type: 'end' }>).result),
+    ),
+  );
   const r = checkDeterminism(instance, first);
   const verdict = r.bug ? 'bug' : 'pass';
   const trace = makeTrace({
@@ -37,7 +49,7 @@ export async function runCommand(a: RunArgs, out: (s: string) => void): Promise<
     execution: 0,
     bug: r.bug,
     traceHash: r.traceHash,
-    records: r.records,
+    records,
   });
   if (a.trace) writeTrace(a.trace, trace);
   if (a.json) {
@@ -62,7 +74,7 @@ export async function runCommand(a: RunArgs, out: (s: string) => void): Promise<
     );
   } else {
     out(`${s.name}:${v}  seed ${a.seed}  ${r.steps} steps`);
-    out(formatSteps(r.records));
+    out(formatSteps(records));
     out('');
     out(r.bug ? `BUG  ${formatBug(r.bug)}` : 'no bug in this execution');
     out(`traceHash ${r.traceHash}`);
