@@ -13,7 +13,7 @@ export interface ExecutionResult {
   readonly steps: number;
   readonly bug: Bug | undefined;
   readonly traceHash: string;
-  readonly stepHashes: readonly string[];
+  readonly stepHashes: readonly number[];
   /** Filled only with `fingerprint`. */
   readonly contextHashes: readonly string[];
   /** Filled only when recording. */
@@ -102,7 +102,7 @@ export function checkDeterminism(instance: ScenarioInstance, first: ExecutionRes
   };
   const second = again();
   const third = again();
-  const firstDiff = (a: readonly string[], b: readonly string[]) => {
+  const firstDiff = (a: readonly unknown[], b: readonly unknown[]) => {
     for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
     return -1;
   };

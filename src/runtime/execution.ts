@@ -48,8 +48,8 @@ export class Execution {
   private clock = 0;
   stepCount = 0;
   bug: Bug | undefined;
-  /** The rolling hash after each step; [0] is the hash after start. */
-  readonly stepHashes: string[] = [];
+  /** 32 bits of the rolling hash after each step ([0]: after start), to find where two runs part. */
+  readonly stepHashes: number[] = [];
   /** With `fingerprint`: the hash of the stepping actor's context after each step. */
   readonly contextHashes: string[] = [];
   readonly records: StepRecord[] = [];
@@ -79,7 +79,7 @@ export class Execution {
       h.actor.start();
       this.afterTransition(h, 'start', 'xstate.init');
     }
-    this.stepHashes.push(this.hasher.digest());
+    this.stepHashes.push(this.hasher.low);
     if (this.options.fingerprint) {
       const fp = new TraceHasher();
       for (const h of this.hosts) fp.value(h.actor.getSnapshot().context);
@@ -160,13 +160,12 @@ export class Execution {
     const hs = this.hasher;
     hs.str('|').str(moveKey(move)).str(' ').str(what).str('>').str(h.state);
     if (access?.bytes) hs.value(access.bytes);
-    const hash = hs.digest();
+    this.stepHashes.push(hs.low);
     if (this.options.fingerprint) {
       this.contextHashes.push(
         transitioned ? new TraceHasher().value(h.actor.getSnapshot().context).digest() : '',
       );
     }
-    this.stepHashes.push(hash);
     const record: StepRecord = {
       index: this.stepCount,
       move: moveKey(move),
@@ -177,7 +176,7 @@ export class Execution {
       stateAfter: h.state,
       footprint,
       access,
-      hash,
+      hash: this.options.record ? hs.digest() : '',
     };
     this.lastStep = record;
     if (this.options.record) this.records.push(record);

@@ -56,6 +56,11 @@ export class TraceHasher {
     }
   }
 
+  /** 32 bits of the state, cheap to keep per step to find where two traces part. */
+  get low(): number {
+    return this.h1;
+  }
+
   digest(): string {
     return (this.h2 >>> 0).toString(16).padStart(8, '0') + (this.h1 >>> 0).toString(16).padStart(8, '0');
   }

@@ -85,7 +85,7 @@ export interface StepRecord {
   readonly stateAfter: string;
   readonly footprint: Footprint;
   readonly access?: MemoryAccess;
-  /** The rolling trace hash after this step. */
+  /** The rolling trace hash after this step (when recording). */
   readonly hash: string;
 }
 
