@@ -25,7 +25,12 @@ const SCHEDULES = quick ? 300 : 1000;
 async function checkRate() {
   const rates: { execs: number; steps: number }[] = [];
   for (let i = 0; i < REPEATS; i++) {
-    const r = await check(mmioSplit, { variants: ['fixed'], maxSchedules: SCHEDULES, traceDir: null, budgetMs: 600_000 });
+    const r = await check(mmioSplit, {
+      variants: ['fixed'],
+      maxSchedules: SCHEDULES,
+      traceDir: null,
+      budgetMs: 600_000,
+    });
     const v = r.results[0];
     rates.push({ execs: (v.schedules * 1000) / v.elapsedMs, steps: (v.steps * 1000) / v.elapsedMs });
   }
@@ -58,7 +63,9 @@ function rawVsEngine() {
   for (let rep = 0; rep < REPEATS; rep++) {
     let t = performance.now();
     for (const transitions of recorded) {
-      const actors = new Map([...machines].map(([name, m]) => [name, createActor(m.machine, { input: m.input })]));
+      const actors = new Map(
+        [...machines].map(([name, m]) => [name, createActor(m.machine, { input: m.input })]),
+      );
       for (const a of actors.values()) {
         a.on('*', () => {});
         a.start();
@@ -77,7 +84,14 @@ function rawVsEngine() {
   }
   const rawMs = median(raw);
   const engineMs = median(engine);
-  return { executions: N, sends, rawSendsPerSec: (sends * 1000) / rawMs, rawMs, engineMs, ratio: engineMs / rawMs };
+  return {
+    executions: N,
+    sends,
+    rawSendsPerSec: (sends * 1000) / rawMs,
+    rawMs,
+    engineMs,
+    ratio: engineMs / rawMs,
+  };
 }
 
 /** Wall time from starting `npx vcpusim check mmio-split:pre-fix` to its verdict. */

@@ -152,8 +152,11 @@ export class Execution {
         if (h.queue.length === 0) {
           const results = h.results;
           h.results = {};
-          this.transition(h, { type: DONE_EVENT, results } as EventObject);
-          transitioned = true;
+          // An actor that reached a final state has stopped: its last operations ran, nobody hears of it.
+          if (!h.done) {
+            this.transition(h, { type: DONE_EVENT, results } as EventObject);
+            transitioned = true;
+          }
         }
       }
     }
@@ -436,7 +439,8 @@ export class Execution {
           this.locks.grant(o.lock, o.mode, actor);
           return {
             what: `acquire ${o.lock} (${o.mode}) → granted`,
-            footprint: { actor, object: { type: 'lock', name: o.lock, write: true } },
+            // Shared holds commute with each other; only exclusive use writes the lock.
+            footprint: { actor, object: { type: 'lock', name: o.lock, write: o.mode === 'exclusive' } },
             complete: true,
           };
         case 'tryAcquire': {
@@ -445,18 +449,20 @@ export class Execution {
           h.results[o.tag] = ok;
           return {
             what: `tryAcquire ${o.lock} (${o.mode}) → ${ok ? 'taken' : 'busy'}`,
-            footprint: { actor, object: { type: 'lock', name: o.lock, write: true } },
+            footprint: { actor, object: { type: 'lock', name: o.lock, write: o.mode === 'exclusive' } },
             complete: true,
           };
         }
-        case 'release':
+        case 'release': {
+          const exclusive = this.locks.holders(o.lock)[0] === actor && this.locks.isExclusive(o.lock);
           if (!this.locks.release(o.lock, actor))
             this.fail(h, 'bad-operation', `releases lock '${o.lock}', which it does not hold`);
           return {
             what: `release ${o.lock}`,
-            footprint: { actor, object: { type: 'lock', name: o.lock, write: true } },
+            footprint: { actor, object: { type: 'lock', name: o.lock, write: exclusive } },
             complete: true,
           };
+        }
         case 'choose': {
           const i = move.choice ?? 0;
           h.results[o.tag] = o.options[i];

@@ -63,6 +63,11 @@ export class LockTable {
     return true;
   }
 
+  /** True while a writer (or a spinlock's owner) holds it. */
+  isExclusive(name: string): boolean {
+    return this.get(name).writer !== undefined;
+  }
+
   holders(name: string): readonly string[] {
     const l = this.get(name);
     return l.writer !== undefined ? [l.writer] : [...l.readers];

@@ -1,8 +1,8 @@
 import { last, lastValueFrom, map, tap } from 'rxjs';
 import { checkDeterminism, type ExecutionEvent, execution$ } from '../../explore/run-execution.ts';
-import type { StepRecord } from '../../runtime/step.ts';
 import { formatBug, formatSteps } from '../../report/counterexample.ts';
 import { makeTrace, writeTrace } from '../../report/trace-file.ts';
+import type { StepRecord } from '../../runtime/step.ts';
 import { defaultVariant, instantiate, parseParams } from '../../scenario/instance.ts';
 import { resolveScenario, splitTarget } from '../../scenario/load.ts';
 import { RandomStrategy } from '../../strategies/random.ts';
