@@ -102,6 +102,10 @@ export function runPass(input: PassInput): PassResult {
     entryOffset: number,
     cacheSize: number,
   ): Stop | { readonly rc: 'data'; readonly data: readonly number[] } => {
+    // "bad mmio size": hvmemul_do_io takes powers of two up to 8 only.
+    if (req.size > 8 || (req.size & (req.size - 1)) !== 0) {
+      return stop({ kind: 'gp', reason: `bad mmio size ${req.size}: UNHANDLEABLE` });
+    }
     if (latch.state === 'IORESP_READY') {
       const latched = latch.req!;
       const data = latch.data ?? [];

@@ -3,6 +3,7 @@ import {
   type AccessResult,
   assert,
   type DoneEvent,
+  leToNumber,
   type OperationEvent,
   read,
   send,
@@ -150,6 +151,14 @@ export const hvmVcpu = setup({
       const result = (event as DoneEvent).results.ram as AccessResult;
       return { answers: [...context.answers, { ...ramPiece(context), result }] };
     }),
+    readSlotHeader: enqueueActions(({ context, enqueue }) => {
+      enqueue(read(slot(context) + IOREQ_OFF.stateByte, 1, 'state'));
+      enqueue(read(slot(context) + IOREQ_OFF.vpEport, 4, 'port'));
+    }),
+    // "device model set bad IO state / event channel": IOREQ_STATUS_UNHANDLED.
+    noteBadSlot: assign(({ event }) => ({
+      failure: `#GP(0) injected: device model set bad IO state (${STATE_NAMES[stateOf(slotStateOf(event))] ?? '?'}) or event channel: UNHANDLED`,
+    })),
     // ioreq_send (§1.2 step 1): copy the request in with state NONE, then set READY and notify.
     writeRequest: enqueueActions(({ context, enqueue }) => {
       const { req } = issue(context);
@@ -246,6 +255,14 @@ export const hvmVcpu = setup({
   guards: {
     hasInstruction: ({ context }) => context.insn < context.program.length,
     outcomeIs: ({ context }, params: { kind: PassOutcome['kind'] }) => context.outcome?.kind === params.kind,
+    slotUsable: ({ context, event }) => {
+      const port = (event as DoneEvent).results.port as AccessResult;
+      return (
+        stateOf(slotStateOf(event)) === STATE_IOREQ_NONE &&
+        port.ok &&
+        leToNumber(port.bytes) === portOf(context.id)
+      );
+    },
     responseReady: ({ event }) => stateOf(slotStateOf(event)) === STATE_IORESP_READY,
     // wait_for_io: a state lower than the one seen before, or an unknown one, crashes.
     weirdTransition: ({ context, event }) => {
@@ -279,7 +296,7 @@ export const hvmVcpu = setup({
       entry: 'emulatePass',
       always: [
         { guard: { type: 'outcomeIs', params: { kind: 'ram' } }, target: 'accessingRam' },
-        { guard: { type: 'outcomeIs', params: { kind: 'issue' } }, target: 'sendingIoreq' },
+        { guard: { type: 'outcomeIs', params: { kind: 'issue' } }, target: 'claimingSlot' },
         { guard: { type: 'outcomeIs', params: { kind: 'retire' } }, target: 'fetch', actions: 'retire' },
         {
           guard: { type: 'outcomeIs', params: { kind: 'assert' } },
@@ -292,6 +309,16 @@ export const hvmVcpu = setup({
     accessingRam: {
       entry: 'accessRam',
       on: { 'ops.done': { target: 'emulating', actions: 'recordRamAnswer' } },
+    },
+    // ioreq_send (§1.2 step 1): the slot must be NONE and vp_eport the server's port.
+    claimingSlot: {
+      entry: 'readSlotHeader',
+      on: {
+        'ops.done': [
+          { guard: 'slotUsable', target: 'sendingIoreq' },
+          { target: 'failed', actions: 'noteBadSlot' },
+        ],
+      },
     },
     sendingIoreq: {
       entry: 'writeRequest',
