@@ -52,10 +52,12 @@ function hex(n: number): string {
   return '0x' + n.toString(16);
 }
 
-const vcpus = (view: WorldView) =>
-  view.actorNames
-    .filter((n) => n.startsWith('vcpu'))
-    .map((n) => ({ name: n, ctx: view.context<VcpuContext>(n) }));
+const vcpuNamesOf = new WeakMap<WorldView, string[]>();
+const vcpus = (view: WorldView) => {
+  let names = vcpuNamesOf.get(view);
+  if (!names) vcpuNamesOf.set(view, (names = view.actorNames.filter((n) => n.startsWith('vcpu'))));
+  return names.map((n) => ({ name: n, ctx: view.context<VcpuContext>(n) }));
+};
 
 /**
  * The vCPUs whose context changed since a check last passed on them. Contexts are
@@ -297,6 +299,7 @@ export default defineScenario({
           if (view.pageType(i.req.addr) !== 'mmio')
             return `${name} sent RAM address ${hex(i.req.addr)} to the device model`;
         }
+        markSeen(seenI7, ctx);
       }
     },
     // The guest is not faulted for a valid instruction (UNHANDLEABLE on the first-fault path injects #GP(0)).

@@ -1,5 +1,5 @@
 import type { EventObject } from 'xstate';
-import { atomicUnits, isAtomic } from '../memory/atomic-units.ts';
+import { atomicUnits, isAtomic, PAGE_SIZE } from '../memory/atomic-units.ts';
 import { GuestMemory, OutOfBoundsError } from '../memory/guest-memory.ts';
 import { ModelError } from '../model/errors.ts';
 import {
@@ -277,34 +277,6 @@ export class Execution {
         `emitted unknown operation '${String(o.op)}' (known: ${OPERATION_NAMES.join(', ')})`,
       );
     }
-    const declared = (addr: number, width: number, verb: string) => {
-      if (!Number.isInteger(addr) || addr < 0) this.fail(h, 'bad-operation', `${verb} a bad address ${addr}`);
-      if (!Number.isInteger(width) || width < 1 || width > 4096) {
-        this.fail(h, 'bad-operation', `${verb} ${hex(addr)} with a bad width ${width}`);
-      }
-      for (let a = addr; a < addr + width; a++) {
-        if (!this.memory.isDeclared(a)) {
-          this.fail(
-            h,
-            'out-of-bounds',
-            `${verb} ${hex(addr)}/${width}: address ${hex(a)} is outside the guest memory the scenario declares`,
-          );
-        }
-      }
-    };
-    const bytesOk = (b: Bytes, what: string) => {
-      if (!Array.isArray(b) || b.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
-        this.fail(h, 'bad-operation', `gave ${what} that are not an array of bytes`);
-      }
-    };
-    const lockOk = (lock: string, mode: string) => {
-      if (!this.locks.has(lock)) this.fail(h, 'unknown-lock', `uses undeclared lock '${lock}'`);
-      if (mode !== 'exclusive' && mode !== 'shared')
-        this.fail(h, 'bad-operation', `uses lock mode '${mode}'`);
-      if (mode === 'shared' && this.locks.kind(lock) === 'spinlock') {
-        this.fail(h, 'bad-operation', `takes spinlock '${lock}' in shared mode`);
-      }
-    };
     switch (o.op) {
       case 'send':
         if (!this.byName.has(o.to)) {
@@ -318,15 +290,15 @@ export class Execution {
           this.fail(h, 'bad-operation', `sends an event with no type to '${o.to}'`);
         return { op: o, next: 0, acc: [] };
       case 'read':
-        declared(o.addr, o.width, 'reads');
+        this.checkRange(h, o.addr, o.width, 'reads');
         return { op: o, units: atomicUnits(o.addr, o.width), next: 0, acc: [] };
       case 'write':
-        bytesOk(o.bytes, 'write data');
-        declared(o.addr, o.bytes.length, 'writes');
+        this.checkBytes(h, o.bytes, 'write data');
+        this.checkRange(h, o.addr, o.bytes.length, 'writes');
         return { op: o, units: atomicUnits(o.addr, o.bytes.length), next: 0, acc: [] };
       case 'cmpxchg':
-        bytesOk(o.expected, 'cmpxchg expected bytes');
-        bytesOk(o.desired, 'cmpxchg desired bytes');
+        this.checkBytes(h, o.expected, 'cmpxchg expected bytes');
+        this.checkBytes(h, o.desired, 'cmpxchg desired bytes');
         if (o.expected.length !== o.desired.length || !isAtomic(o.addr, o.desired.length)) {
           this.fail(
             h,
@@ -334,11 +306,11 @@ export class Execution {
             `cmpxchg ${hex(o.addr)} is not one naturally aligned unit of 1, 2, 4 or 8 bytes`,
           );
         }
-        declared(o.addr, o.desired.length, 'cmpxchgs');
+        this.checkRange(h, o.addr, o.desired.length, 'cmpxchgs');
         return { op: o, next: 0, acc: [] };
       case 'acquire':
       case 'tryAcquire':
-        lockOk(o.lock, o.mode);
+        this.checkLock(h, o.lock, o.mode);
         return { op: o, next: 0, acc: [] };
       case 'release':
         if (!this.locks.has(o.lock)) this.fail(h, 'unknown-lock', `releases undeclared lock '${o.lock}'`);
@@ -350,6 +322,37 @@ export class Execution {
         return { op: o, next: 0, acc: [] };
       default:
         return { op: o, next: 0, acc: [] };
+    }
+  }
+
+  /** The access lies in declared memory (page by page: a page is declared whole). */
+  private checkRange(h: ActorHost, addr: number, width: number, verb: string): void {
+    if (!Number.isInteger(addr) || addr < 0) this.fail(h, 'bad-operation', `${verb} a bad address ${addr}`);
+    if (!Number.isInteger(width) || width < 1 || width > 4096) {
+      this.fail(h, 'bad-operation', `${verb} ${hex(addr)} with a bad width ${width}`);
+    }
+    for (let a = addr; a < addr + width; a = (Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE) {
+      if (!this.memory.isDeclared(a)) {
+        this.fail(
+          h,
+          'out-of-bounds',
+          `${verb} ${hex(addr)}/${width}: address ${hex(a)} is outside the guest memory the scenario declares`,
+        );
+      }
+    }
+  }
+
+  private checkBytes(h: ActorHost, b: Bytes, what: string): void {
+    if (!Array.isArray(b) || b.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
+      this.fail(h, 'bad-operation', `gave ${what} that are not an array of bytes`);
+    }
+  }
+
+  private checkLock(h: ActorHost, lock: string, mode: string): void {
+    if (!this.locks.has(lock)) this.fail(h, 'unknown-lock', `uses undeclared lock '${lock}'`);
+    if (mode !== 'exclusive' && mode !== 'shared') this.fail(h, 'bad-operation', `uses lock mode '${mode}'`);
+    if (mode === 'shared' && this.locks.kind(lock) === 'spinlock') {
+      this.fail(h, 'bad-operation', `takes spinlock '${lock}' in shared mode`);
     }
   }
 
