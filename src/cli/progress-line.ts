@@ -10,7 +10,11 @@ export class ProgressLine {
   update(p: Progress): void {
     const rate = p.elapsedMs > 0 ? Math.round((p.schedules * 1000) / p.elapsedMs) : 0;
     const frac = p.schedules / p.maxSchedules;
-    const eta = rate > 0 ? Math.round((p.maxSchedules - p.schedules) / rate) : undefined;
+    // Whichever ends the run first: the schedule limit or the time budget.
+    const eta =
+      rate > 0
+        ? Math.round(Math.min((p.maxSchedules - p.schedules) / rate, (p.budgetMs - p.elapsedMs) / 1000))
+        : undefined;
     const text = `${p.scenario}:${p.variant}  ${p.schedules}/${p.maxSchedules} schedules (${Math.round(frac * 100)}%)  ${rate}/s  ${(p.elapsedMs / 1000).toFixed(1)} s${eta !== undefined ? `  ETA ${eta} s` : ''}`;
     if (this.io.isTTY) {
       const width = 24;

@@ -37,6 +37,7 @@ export interface Progress {
   readonly variant: string;
   readonly schedules: number;
   readonly maxSchedules: number;
+  readonly budgetMs: number;
   readonly steps: number;
   readonly elapsedMs: number;
 }
@@ -124,7 +125,14 @@ export function checkVariant$(
             lastProgress = t;
             sub.next({
               type: 'progress',
-              progress: { ...base, schedules, maxSchedules: o.maxSchedules, steps, elapsedMs: t - started },
+              progress: {
+                ...base,
+                schedules,
+                maxSchedules: o.maxSchedules,
+                budgetMs: o.budgetMs,
+                steps,
+                elapsedMs: t - started,
+              },
             });
           }
           if (performance.now() >= sliceEnd) {

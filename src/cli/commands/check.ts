@@ -124,7 +124,7 @@ function printReport(
 ): void {
   const name = `${r.scenario}:${r.variant}`;
   const secs = `${(r.elapsedMs / 1000).toFixed(2)} s`;
-  const mark = r.ok ? 'ok  ' : 'FAIL';
+  const mark = r.interrupted ? 'STOP' : r.ok ? 'ok  ' : 'FAIL';
   if (r.verdict === 'error') {
     io.out(`ERROR ${name}\n      ${r.error?.message}`);
     return;
