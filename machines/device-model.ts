@@ -62,7 +62,8 @@ function slot(ctx: DeviceModelContext): number {
   return slotBase(ctx.ioreqPage, vcpuOf(ctx).id);
 }
 
-export const deviceModel = setup({
+/** The machine's typed setup: variants and tests build their own implementations with it. */
+export const deviceModelSetup = setup({
   types: {
     context: {} as DeviceModelContext,
     input: {} as DeviceModelInput,
@@ -136,7 +137,9 @@ export const deviceModel = setup({
     slotReady: ({ event }) => stateOf(bytesOf(results(event).state)[0] ?? 0) === STATE_IOREQ_READY,
     stillInProcess: ({ event }) => stateOf(bytesOf(results(event).state)[0] ?? 0) === STATE_IOREQ_INPROCESS,
   },
-}).createMachine({
+});
+
+export const deviceModel = deviceModelSetup.createMachine({
   id: 'device-model',
   context: ({ input }) => ({
     ...input,

@@ -125,7 +125,8 @@ export function emulatePassWith(policy: CachePolicy) {
   });
 }
 
-export const hvmVcpu = setup({
+/** The machine's typed setup: variants and tests build their own implementations with it. */
+export const hvmVcpuSetup = setup({
   types: {
     context: {} as VcpuContext,
     input: {} as VcpuInput,
@@ -270,7 +271,9 @@ export const hvmVcpu = setup({
       return s < context.seenState || s > STATE_IORESP_READY;
     },
   },
-}).createMachine({
+});
+
+export const hvmVcpu = hvmVcpuSetup.createMachine({
   id: 'hvm-vcpu',
   context: ({ input }) => ({
     ...input,

@@ -52,6 +52,10 @@ function hex(n: number): string {
   return '0x' + n.toString(16);
 }
 
+function hexBytes(b: readonly number[]): string {
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
 const vcpuNamesOf = new WeakMap<WorldView, string[]>();
 const vcpus = (view: WorldView) => {
   let names = vcpuNamesOf.get(view);
@@ -222,6 +226,13 @@ export default defineScenario({
           const d = served[k];
           if (!i || i.req.addr !== d.gpa || i.req.size !== d.size || i.req.dir !== d.dir) {
             return `the device served ${d.dir} ${hex(d.gpa)}/${d.size} for ${name}, which did not issue it`;
+          }
+          const got = i.req.dir === 'read' ? i.response : undefined;
+          if (got && got.join() !== d.data.join()) {
+            return `${name} got ${hexBytes(got)} for ${d.dir} ${hex(d.gpa)}/${d.size}, but the device returned ${hexBytes(d.data)}`;
+          }
+          if (d.dir === 'write' && i.req.data.join() !== d.data.join()) {
+            return `the device got ${hexBytes(d.data)} for ${name}'s write to ${hex(d.gpa)}/${d.size}, not ${hexBytes(i.req.data)}`;
           }
         }
         for (const r of ctx.ghost.retired) {

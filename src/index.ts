@@ -26,6 +26,10 @@ export type { ActorView, WorldView } from './runtime/world-view.ts';
 export {
   type AnyScenario,
   defineScenario,
+  type Invariant,
+  type ParamSpec,
+  type ParamValue,
   type Scenario,
   type ScenarioSpec,
+  type VariantSpec,
 } from './scenario/define-scenario.ts';
