@@ -14,18 +14,15 @@ import {
 import { replayMoves } from '../../src/explore/run-execution.ts';
 import { ModelError } from '../../src/model/errors.ts';
 import type { DoneEvent } from '../../src/model/operation.ts';
-import { runRandom, scenarioInstance, started, type TestScenario, thrown } from '../fixtures/engine.ts';
-
-type Op = ReturnType<typeof write<object, DoneEvent>>;
-
-/** Runs `ops` on entry, then stops in a final state. */
-function oneShot(ops: Op[]) {
-  return setup({ types: { events: {} as DoneEvent, emitted: {} as OperationEvent } }).createMachine({
-    id: 'one-shot',
-    initial: 'working',
-    states: { working: { entry: ops, on: { 'ops.done': 'end' } }, end: { type: 'final' } },
-  });
-}
+import {
+  type Op,
+  oneShot,
+  runRandom,
+  scenarioInstance,
+  started,
+  type TestScenario,
+  thrown,
+} from '../fixtures/engine.ts';
 
 /** The ModelError a random run of the scenario throws. */
 function modelError(spec: TestScenario): ModelError {

@@ -20,33 +20,14 @@ import {
   allSchedules,
   applyKey,
   enabledKeys,
+  oneShot,
+  type Results,
   runRandom,
   scenarioInstance,
   started,
 } from '../fixtures/engine.ts';
 
-type Results = { results?: OperationResults };
 const resultsOf = (r: unknown) => r as { ok: boolean; bytes: Bytes };
-
-type Op = ReturnType<typeof write<Results, DoneEvent>>;
-
-/** An actor that runs `ops` on entry, keeps the completion results, and ends in a final state. */
-function oneShot(ops: Op[], id = 'one-shot') {
-  return setup({
-    types: { context: {} as Results, events: {} as DoneEvent, emitted: {} as OperationEvent },
-  }).createMachine({
-    id,
-    context: {},
-    initial: 'run',
-    states: {
-      run: {
-        entry: ops,
-        on: { 'ops.done': { target: 'end', actions: assign({ results: ({ event }) => event.results }) } },
-      },
-      end: { type: 'final' },
-    },
-  });
-}
 
 const NEW = [1, 1, 1, 1, 2, 2, 2, 2];
 const writer = oneShot([write(0x1ffc, NEW, 'w')], 'writer');
