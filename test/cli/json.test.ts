@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { cli } from './helpers.ts';
+
+describe('--json output (DESIGN §3)', () => {
+  it('check --json: one document with the fields DESIGN names, per variant', async () => {
+    const r = await cli('check', '--json', '--max-schedules', '20');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.tool.name).toBe('vcpusim');
+    expect(doc.exitCode).toBe(0);
+    expect(doc.results.map((x: { variant: string }) => x.variant)).toEqual([
+      'no-cache',
+      'pre-fix',
+      'fixed',
+      'ram-to-mmio',
+      'mmio-to-ram',
+      'descriptor-table',
+    ]);
+    for (const v of doc.results) {
+      for (const k of [
+        'scenario',
+        'variant',
+        'expect',
+        'verdict',
+        'exhaustive',
+        'schedules',
+        'steps',
+        'elapsedMs',
+      ]) {
+        expect(v).toHaveProperty(k);
+      }
+      expect(v.verdict).toBe(v.expect);
+      if (v.verdict === 'bug') {
+        for (const k of ['kind', 'message', 'traceFile', 'traceHash', 'length']) expect(v).toHaveProperty(k);
+        expect(v.length).toBeGreaterThan(0);
+      } else {
+        expect(v.schedules).toBe(20);
+      }
+    }
+  });
+
+  it('list --json names every variant with its expectation and the parameters', async () => {
+    const r = await cli('list', '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    const s = doc.scenarios.find((x: { name: string }) => x.name === 'mmio-split');
+    expect(s.seed).toBe('000');
+    expect(s.defaultVariant).toBe('fixed');
+    expect(
+      s.variants.filter((v: { expect: string }) => v.expect === 'bug').map((v: { name: string }) => v.name),
+    ).toEqual(['no-cache', 'pre-fix', 'descriptor-table']);
+    expect(s.params.build.values).toEqual(['debug', 'release']);
+  });
+
+  it('run --json prints the trace hash and every step', async () => {
+    const r = JSON.parse((await cli('run', 'mmio-split:pre-fix', '--json')).out);
+    expect(r.verdict).toBe('bug');
+    expect(r.bug.kind).toBe('assertion');
+    expect(r.trace).toHaveLength(r.steps);
+    expect(r.traceHash).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
