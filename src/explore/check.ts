@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Observable } from 'rxjs';
-import { ModelError } from '../model/errors.ts';
+import { ModelError, UsageError } from '../model/errors.ts';
 import { makeTrace, type TraceFile, writeTrace } from '../report/trace-file.ts';
 import type { VariantReport } from '../report/variant-report.ts';
 import type { StepRecord } from '../runtime/step.ts';
@@ -164,12 +164,20 @@ export function checkVariant$(
         records: again.records,
       });
       let traceFile: string | undefined;
+      let traceError: string | undefined;
       if (o.traceDir !== null) {
-        traceFile = join(
+        const file = join(
           o.traceDir ?? '.vcpusim/traces',
           `${instance.scenario.name}.${instance.variant}.${r.traceHash.slice(0, 8)}.trace.json`,
         );
-        writeTrace(traceFile, trace);
+        try {
+          writeTrace(file, trace);
+          traceFile = file;
+        } catch (e) {
+          // The bug stands even if its trace cannot be saved: report both.
+          if (!(e instanceof UsageError)) throw e;
+          traceError = e.message;
+        }
       }
       sub.next({ type: 'bug', instance, result: r, records: again.records, trace });
       const b = r.bug!;
@@ -184,6 +192,7 @@ export function checkVariant$(
         length: r.steps,
         traceHash: r.traceHash,
         traceFile,
+        traceError,
       });
     };
     setImmediate(slice);

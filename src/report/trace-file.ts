@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ModelError } from '../model/errors.ts';
+import { ModelError, UsageError } from '../model/errors.ts';
 import type { Bug, StepRecord } from '../runtime/step.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
 import { VERSION } from '../version.ts';
@@ -74,8 +74,14 @@ export function makeTrace(args: {
 }
 
 export function writeTrace(file: string, trace: TraceFile): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(trace, null, 2) + '\n');
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(trace, null, 2) + '\n');
+  } catch (e) {
+    throw new UsageError(
+      `${file}: cannot write the trace file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
 }
 
 export function readTrace(file: string): TraceFile {

@@ -31,6 +31,8 @@ export interface VariantReport {
   readonly length?: number;
   readonly traceHash?: string;
   readonly traceFile?: string;
+  /** Why the trace file could not be written, when it could not. */
+  readonly traceError?: string;
   /** Present when verdict is `error`: the scenario failed to load or a machine misbehaved. */
   readonly error?: { readonly kind: string; readonly message: string };
 }

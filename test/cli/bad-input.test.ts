@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import mmioSplit from '../../scenarios/mmio-split.ts';
+import { check } from '../../src/index.ts';
 import { bin, cli, fixture } from './helpers.ts';
 
 /** One line on stderr, naming the culprit, and no stack trace. */
@@ -63,6 +65,15 @@ describe('bad input: a clear one-line error and the exit code of DESIGN §3', ()
     expect(r.code).toBe(3);
     expect(r.out).toMatch(/ok {3}mmio-split:descriptor-table {2}BUG/);
     expect(r.out).toMatch(/ERROR .*throws\.ts/);
+  });
+  it('an unwritable trace file: run fails with 2; check keeps the bug and says why', async () => {
+    const r = await cli('run', 'mmio-split:pre-fix', '--trace', '/dev/null/t.json');
+    expect(r.code).toBe(2);
+    expectOneLine(r.err, /\/dev\/null\/t\.json: cannot write the trace file/);
+    const report = await check(mmioSplit, { variants: ['pre-fix'], traceDir: '/dev/null/traces' });
+    expect(report.results[0].verdict).toBe('bug');
+    expect(report.results[0].traceFile).toBeUndefined();
+    expect(report.results[0].traceError).toMatch(/cannot write the trace file/);
   });
   it('the real binary exits with the code and prints no stack', () => {
     const r = bin('check', 'mmio-split:nope');

@@ -146,4 +146,5 @@ function printReport(
     io.out(formatSteps(records, '      '));
   }
   if (r.traceFile) io.out(`      trace: ${r.traceFile}  (vcpusim replay ${r.traceFile})`);
+  if (r.traceError) io.out(`      trace not saved: ${r.traceError}`);
 }
