@@ -56,11 +56,22 @@ function hexBytes(b: readonly number[]): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(' ');
 }
 
-const vcpuNamesOf = new WeakMap<WorldView, string[]>();
+/** The vCPUs and their contexts, computed once per step for all the invariants. */
+const vcpuCache = new WeakMap<
+  WorldView,
+  { step: number; names: string[]; list: { name: string; ctx: VcpuContext }[] }
+>();
 const vcpus = (view: WorldView) => {
-  let names = vcpuNamesOf.get(view);
-  if (!names) vcpuNamesOf.set(view, (names = view.actorNames.filter((n) => n.startsWith('vcpu'))));
-  return names.map((n) => ({ name: n, ctx: view.context<VcpuContext>(n) }));
+  let c = vcpuCache.get(view);
+  if (!c) {
+    c = { step: -1, names: view.actorNames.filter((n) => n.startsWith('vcpu')), list: [] };
+    vcpuCache.set(view, c);
+  }
+  if (c.step !== view.stepCount) {
+    c.step = view.stepCount;
+    c.list = c.names.map((n) => ({ name: n, ctx: view.context<VcpuContext>(n) }));
+  }
+  return c.list;
 };
 
 /**
