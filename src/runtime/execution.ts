@@ -1,23 +1,18 @@
 import type { EventObject } from 'xstate';
-import { atomicUnits, isAtomic, PAGE_SIZE } from '../memory/atomic-units.ts';
+import { brokenInvariant } from '../checkers/invariants.ts';
+import { terminationBug } from '../checkers/termination.ts';
+import { atomicUnits } from '../memory/atomic-units.ts';
 import { GuestMemory, OutOfBoundsError } from '../memory/guest-memory.ts';
 import { ModelError } from '../model/errors.ts';
-import {
-  type Bytes,
-  DONE_EVENT,
-  describeOperation,
-  hex,
-  OPERATION_EVENT,
-  OPERATION_NAMES,
-  type Operation,
-} from '../model/operation.ts';
+import { DONE_EVENT, describeOperation, hex } from '../model/operation.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { ActorHost, type Pending } from './actor-host.ts';
 import { TraceHasher } from './hash.ts';
 import { LockTable } from './locks.ts';
 import { Mailboxes } from './mailbox.ts';
 import { type Bug, type Footprint, type MemoryAccess, type Move, moveKey, type StepRecord } from './step.ts';
-import type { WorldView } from './world-view.ts';
+import { validateOperation } from './validate-operation.ts';
+import { makeWorldView, type WorldView } from './world-view.ts';
 
 export interface ExecutionOptions {
   /** Keep a StepRecord per step (for counterexamples); off in exploration for speed. */
@@ -70,7 +65,14 @@ export class Execution {
     this.mailboxes = new Mailboxes(names);
     this.hosts = instance.actors.map((a) => new ActorHost(a.name, a.machine, a.input));
     for (const h of this.hosts) this.byName.set(h.name, h);
-    this.view = this.makeView(names);
+    this.view = makeWorldView(
+      names,
+      this.byName,
+      this.memory,
+      this.locks,
+      () => this.lastStep,
+      () => this.stepCount,
+    );
   }
 
   /** Starts every actor (their initial entry actions may queue operations). */
@@ -189,42 +191,8 @@ export class Execution {
 
   /** When no move is enabled: the deadlock or liveness bug the final state shows, if any. */
   finish(): Bug | undefined {
-    if (this.bug) return this.bug;
-    const waits: string[] = [];
-    for (const h of this.hosts) {
-      const o = h.queue[0]?.op;
-      if (o?.op === 'acquire') {
-        const holders = this.locks.holders(o.lock);
-        waits.push(`${h.name} waits for ${o.lock} (${o.mode}) held by ${holders.join(', ') || 'nobody'}`);
-      }
-    }
-    if (waits.length)
-      return (this.bug = {
-        kind: 'deadlock',
-        message: `deadlock: ${waits.join('; ')}`,
-        step: this.stepCount,
-      });
-    for (const h of this.hosts) {
-      if (!h.done && h.hasTag('hot')) {
-        return (this.bug = {
-          kind: 'liveness',
-          message: `liveness: ${h.name} ended in hot state '${h.state}'`,
-          step: this.stepCount,
-          actor: h.name,
-        });
-      }
-    }
-    for (const h of this.hosts) {
-      if (!h.done && !h.hasTag('idle')) {
-        return (this.bug = {
-          kind: 'deadlock',
-          message: `deadlock: ${h.name} is stuck in state '${h.state}' with an empty mailbox (the state is not tagged 'idle')`,
-          step: this.stepCount,
-          actor: h.name,
-        });
-      }
-    }
-    return undefined;
+    if (!this.bug) this.bug = terminationBug(this.hosts, this.locks, this.stepCount);
+    return this.bug;
   }
 
   private transition(h: ActorHost, ev: EventObject): void {
@@ -260,100 +228,17 @@ export class Execution {
     );
   }
 
-  /** Validates an emitted event as an operation and queues it. */
+  /** Validates an emitted event as an operation and queues it, split into atomic units. */
   private toPending(h: ActorHost, ev: EventObject, eventType: string): Pending {
-    if (ev.type !== OPERATION_EVENT) {
-      this.fail(
-        h,
-        'unknown-operation',
-        `emitted '${ev.type}' on '${eventType}', which is not a vcpusim operation`,
-      );
-    }
-    const o = ev as unknown as Operation;
-    if (!OPERATION_NAMES.includes(o.op)) {
-      this.fail(
-        h,
-        'unknown-operation',
-        `emitted unknown operation '${String(o.op)}' (known: ${OPERATION_NAMES.join(', ')})`,
-      );
-    }
-    switch (o.op) {
-      case 'send':
-        if (!this.byName.has(o.to)) {
-          this.fail(
-            h,
-            'unknown-actor',
-            `sends '${o.event?.type}' to unknown actor '${o.to}' (actors: ${[...this.byName.keys()].join(', ')})`,
-          );
-        }
-        if (typeof o.event?.type !== 'string')
-          this.fail(h, 'bad-operation', `sends an event with no type to '${o.to}'`);
-        return { op: o, next: 0, acc: [] };
-      case 'read':
-        this.checkRange(h, o.addr, o.width, 'reads');
-        return { op: o, units: atomicUnits(o.addr, o.width), next: 0, acc: [] };
-      case 'write':
-        this.checkBytes(h, o.bytes, 'write data');
-        this.checkRange(h, o.addr, o.bytes.length, 'writes');
-        return { op: o, units: atomicUnits(o.addr, o.bytes.length), next: 0, acc: [] };
-      case 'cmpxchg':
-        this.checkBytes(h, o.expected, 'cmpxchg expected bytes');
-        this.checkBytes(h, o.desired, 'cmpxchg desired bytes');
-        if (o.expected.length !== o.desired.length || !isAtomic(o.addr, o.desired.length)) {
-          this.fail(
-            h,
-            'bad-operation',
-            `cmpxchg ${hex(o.addr)} is not one naturally aligned unit of 1, 2, 4 or 8 bytes`,
-          );
-        }
-        this.checkRange(h, o.addr, o.desired.length, 'cmpxchgs');
-        return { op: o, next: 0, acc: [] };
-      case 'acquire':
-      case 'tryAcquire':
-        this.checkLock(h, o.lock, o.mode);
-        return { op: o, next: 0, acc: [] };
-      case 'release':
-        if (!this.locks.has(o.lock)) this.fail(h, 'unknown-lock', `releases undeclared lock '${o.lock}'`);
-        return { op: o, next: 0, acc: [] };
-      case 'choose':
-        if (!Array.isArray(o.options) || o.options.length === 0) {
-          this.fail(h, 'bad-operation', `chooses '${o.tag}' among no options`);
-        }
-        return { op: o, next: 0, acc: [] };
-      default:
-        return { op: o, next: 0, acc: [] };
-    }
-  }
-
-  /** The access lies in declared memory (page by page: a page is declared whole). */
-  private checkRange(h: ActorHost, addr: number, width: number, verb: string): void {
-    if (!Number.isInteger(addr) || addr < 0) this.fail(h, 'bad-operation', `${verb} a bad address ${addr}`);
-    if (!Number.isInteger(width) || width < 1 || width > 4096) {
-      this.fail(h, 'bad-operation', `${verb} ${hex(addr)} with a bad width ${width}`);
-    }
-    for (let a = addr; a < addr + width; a = (Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE) {
-      if (!this.memory.isDeclared(a)) {
-        this.fail(
-          h,
-          'out-of-bounds',
-          `${verb} ${hex(addr)}/${width}: address ${hex(a)} is outside the guest memory the scenario declares`,
-        );
-      }
-    }
-  }
-
-  private checkBytes(h: ActorHost, b: Bytes, what: string): void {
-    if (!Array.isArray(b) || b.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
-      this.fail(h, 'bad-operation', `gave ${what} that are not an array of bytes`);
-    }
-  }
-
-  private checkLock(h: ActorHost, lock: string, mode: string): void {
-    if (!this.locks.has(lock)) this.fail(h, 'unknown-lock', `uses undeclared lock '${lock}'`);
-    if (mode !== 'exclusive' && mode !== 'shared') this.fail(h, 'bad-operation', `uses lock mode '${mode}'`);
-    if (mode === 'shared' && this.locks.kind(lock) === 'spinlock') {
-      this.fail(h, 'bad-operation', `takes spinlock '${lock}' in shared mode`);
-    }
+    const o = validateOperation(ev, eventType, {
+      memory: this.memory,
+      locks: this.locks,
+      actors: this.byName,
+      fail: (kind, msg) => this.fail(h, kind, msg),
+    });
+    if (o.op === 'read') return { op: o, units: atomicUnits(o.addr, o.width), next: 0, acc: [] };
+    if (o.op === 'write') return { op: o, units: atomicUnits(o.addr, o.bytes.length), next: 0, acc: [] };
+    return { op: o, next: 0, acc: [] };
   }
 
   private perform(
@@ -504,63 +389,6 @@ export class Execution {
   }
 
   private checkInvariants(): void {
-    const params = this.instance.params;
-    for (const inv of this.instance.invariants) {
-      let r: ReturnType<typeof inv.check>;
-      try {
-        r = inv.check(this.view, params);
-      } catch (e) {
-        if (e instanceof ModelError) throw e;
-        throw new ModelError(
-          'invalid',
-          `invariant '${inv.name}' of scenario '${this.instance.scenario.name}' threw at step ${this.stepCount}: ${(e as Error).message}`,
-          { step: this.stepCount },
-        );
-      }
-      if (r === undefined || r === true) continue;
-      this.bug = {
-        kind: 'invariant',
-        invariant: inv.name,
-        message: `invariant ${inv.name} broken: ${typeof r === 'string' ? r : 'returned false'}`,
-        step: this.stepCount,
-        actor: this.lastStep?.actor,
-      };
-      return;
-    }
-  }
-
-  private makeView(names: readonly string[]): WorldView {
-    const self = this;
-    const host = (name: string) => {
-      const h = self.byName.get(name);
-      if (!h) throw new Error(`invariant asks for unknown actor '${name}'`);
-      return h;
-    };
-    return {
-      actorNames: names,
-      actor(name) {
-        const h = host(name);
-        const snap = h.actor.getSnapshot();
-        return {
-          state: h.state,
-          value: snap.value,
-          context: snap.context,
-          hasTag: (t: string) => snap.hasTag(t),
-          done: snap.status === 'done',
-        };
-      },
-      context<T>(name: string): T {
-        return host(name).actor.getSnapshot().context as T;
-      },
-      peek: (addr, width) => self.memory.peek(addr, width),
-      pageType: (addr) => self.memory.pageType(addr),
-      lockHolders: (name) => self.locks.holders(name),
-      get lastStep() {
-        return self.lastStep;
-      },
-      get stepCount() {
-        return self.stepCount;
-      },
-    };
+    this.bug = brokenInvariant(this.instance, this.view, this.stepCount);
   }
 }

@@ -1,5 +1,7 @@
 import type { StateValue } from 'xstate';
-import type { PageType } from '../memory/guest-memory.ts';
+import type { GuestMemory, PageType } from '../memory/guest-memory.ts';
+import type { ActorHost } from './actor-host.ts';
+import type { LockTable } from './locks.ts';
 import type { StepRecord } from './step.ts';
 
 /** What invariants see after each step: every actor's state, memory, locks, the last step. */
@@ -22,4 +24,46 @@ export interface WorldView {
   /** The step just taken (undefined before the first). */
   readonly lastStep: StepRecord | undefined;
   readonly stepCount: number;
+}
+
+/** The view of one execution; it reads the live state, so it is made once per execution. */
+export function makeWorldView(
+  names: readonly string[],
+  hosts: ReadonlyMap<string, ActorHost>,
+  memory: GuestMemory,
+  locks: LockTable,
+  lastStep: () => StepRecord | undefined,
+  stepCount: () => number,
+): WorldView {
+  const host = (name: string) => {
+    const h = hosts.get(name);
+    if (!h) throw new Error(`invariant asks for unknown actor '${name}'`);
+    return h;
+  };
+  return {
+    actorNames: names,
+    actor(name) {
+      const h = host(name);
+      const snap = h.actor.getSnapshot();
+      return {
+        state: h.state,
+        value: snap.value,
+        context: snap.context,
+        hasTag: (t: string) => snap.hasTag(t),
+        done: snap.status === 'done',
+      };
+    },
+    context<T>(name: string): T {
+      return host(name).actor.getSnapshot().context as T;
+    },
+    peek: (addr, width) => memory.peek(addr, width),
+    pageType: (addr) => memory.pageType(addr),
+    lockHolders: (name) => locks.holders(name),
+    get lastStep() {
+      return lastStep();
+    },
+    get stepCount() {
+      return stepCount();
+    },
+  };
 }
