@@ -14,7 +14,7 @@ import {
   write,
 } from '../../src/actions/index.ts';
 import { replayMoves } from '../../src/explore/run-execution.ts';
-import type { Bytes, DoneEvent, OperationResults } from '../../src/model/operation.ts';
+import type { Bytes, DoneEvent } from '../../src/model/operation.ts';
 import { dependent, type Footprint, moveKey, parseMoveKey } from '../../src/runtime/step.ts';
 import {
   allSchedules,
