@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type AnyStateMachine, createActor, type EventObject } from 'xstate';
+import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import mmioSplit from '../scenarios/mmio-split.ts';
-import { check } from '../src/index.ts';
+import { check, defineScenario } from '../src/index.ts';
 import { Execution } from '../src/runtime/execution.ts';
 import { instantiate } from '../src/scenario/instance.ts';
 import { RandomStrategy } from '../src/strategies/random.ts';
@@ -18,11 +18,12 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const quick = process.argv.includes('--quick');
-const REPEATS = quick ? 3 : 7;
+const REPEATS = quick ? 3 : 9;
 const SCHEDULES = quick ? 300 : 1000;
 
 /** Executions/s and steps/s of `check mmio-split:fixed` (random strategy, in-process). */
 async function checkRate() {
+  await check(mmioSplit, { variants: ['fixed'], maxSchedules: 100, traceDir: null }); // warm-up
   const rates: { execs: number; steps: number }[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const r = await check(mmioSplit, {
@@ -40,57 +41,69 @@ async function checkRate() {
 /**
  * The same machines driven by bare xstate: the exact events the engine sent in a set of
  * executions (deliveries and completions), replayed with actor.send and nothing else.
+ * Against it, the engine running the same schedules, with and without the scenario's
+ * invariants (those are the scenario's cost, not the engine's). Rounds alternate the three
+ * after a warm-up, and the ratios are medians of per-round ratios.
  */
 function rawVsEngine() {
-  const instance = instantiate(mmioSplit, 'fixed');
+  const withInvariants = instantiate(mmioSplit, 'fixed');
+  const bare = instantiate(defineScenario({ ...mmioSplit, invariants: {} }), 'fixed');
   const N = quick ? 100 : 300;
   const recorded: { actor: string; event: EventObject }[][] = [];
   const strategy = new RandomStrategy(0);
-  for (let i = 0; i < N; i++) {
-    const transitions: { actor: string; event: EventObject }[] = [];
-    const exec = new Execution(instance, { transitions });
-    exec.start();
-    strategy.begin(i);
-    for (let m = exec.enabled(); m.length; m = exec.enabled()) exec.apply(strategy.pick(m));
-    recorded.push(transitions);
-  }
-  const sends = recorded.reduce((a, t) => a + t.length, 0);
-  const machines = new Map<string, { machine: AnyStateMachine; input: unknown }>(
-    instance.actors.map((a) => [a.name, { machine: a.machine, input: a.input }]),
-  );
-  const raw: number[] = [];
-  const engine: number[] = [];
-  for (let rep = 0; rep < REPEATS; rep++) {
-    let t = performance.now();
-    for (const transitions of recorded) {
-      const actors = new Map(
-        [...machines].map(([name, m]) => [name, createActor(m.machine, { input: m.input })]),
-      );
-      for (const a of actors.values()) {
-        a.on('*', () => {});
-        a.start();
-      }
-      for (const { actor, event } of transitions) actors.get(actor)!.send(event);
-    }
-    raw.push(performance.now() - t);
-    t = performance.now();
+  const runEngine = (
+    instance: typeof bare,
+    record?: (t: { actor: string; event: EventObject }[]) => void,
+  ) => {
     for (let i = 0; i < N; i++) {
-      const exec = new Execution(instance);
+      const transitions: { actor: string; event: EventObject }[] = [];
+      const exec = new Execution(instance, record ? { transitions } : {});
       exec.start();
       strategy.begin(i);
       for (let m = exec.enabled(); m.length; m = exec.enabled()) exec.apply(strategy.pick(m));
+      record?.(transitions);
     }
-    engine.push(performance.now() - t);
+  };
+  runEngine(withInvariants, (t) => recorded.push(t));
+  const sends = recorded.reduce((a, t) => a + t.length, 0);
+  const machines = bare.actors.map((a) => [a.name, a.machine, a.input] as const);
+  const runRaw = () => {
+    for (const transitions of recorded) {
+      const actors = new Map<string, Actor<AnyStateMachine>>();
+      for (const [name, machine, input] of machines) {
+        const a = createActor(machine, { input });
+        a.on('*', () => {});
+        a.start();
+        actors.set(name, a);
+      }
+      for (const { actor, event } of transitions) actors.get(actor)!.send(event);
+    }
+  };
+  const time = (f: () => void) => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
+  runRaw();
+  runEngine(bare);
+  const raw: number[] = [];
+  const engine: number[] = [];
+  const full: number[] = [];
+  for (let rep = 0; rep < REPEATS; rep++) {
+    raw.push(time(runRaw));
+    engine.push(time(() => runEngine(bare)));
+    full.push(time(() => runEngine(withInvariants)));
   }
-  const rawMs = median(raw);
-  const engineMs = median(engine);
+  const ratio = (xs: number[]) => median(xs.map((x, i) => x / raw[i]));
   return {
     executions: N,
     sends,
-    rawSendsPerSec: (sends * 1000) / rawMs,
-    rawMs,
-    engineMs,
-    ratio: engineMs / rawMs,
+    rawSendsPerSec: (sends * 1000) / median(raw),
+    rawMs: median(raw),
+    engineMs: median(engine),
+    fullMs: median(full),
+    ratio: ratio(engine),
+    fullRatio: ratio(full),
   };
 }
 
@@ -120,8 +133,9 @@ const lines = [
   `| \`check mmio-split:fixed\` executions/s (random, ${SCHEDULES} schedules) | ${fmt(rate.execs)} |`,
   `| \`check mmio-split:fixed\` steps/s | ${fmt(rate.steps)} |`,
   `| raw xstate \`actor.send\`/s, same machines and events (${fmt(rv.sends)} sends in ${rv.executions} executions) | ${fmt(rv.rawSendsPerSec)} |`,
-  `| the same ${rv.executions} executions: raw xstate / engine | ${fmt(rv.rawMs)} ms / ${fmt(rv.engineMs)} ms |`,
-  `| engine overhead over raw xstate | ${rv.ratio.toFixed(2)}× |`,
+  `| those ${rv.executions} executions: raw xstate / engine / engine with the invariants | ${fmt(rv.rawMs)} / ${fmt(rv.engineMs)} / ${fmt(rv.fullMs)} ms |`,
+  `| engine overhead over raw xstate (median of per-round ratios) | ${rv.ratio.toFixed(2)}× |`,
+  `| engine plus mmio-split's invariants I1-I7 over raw xstate | ${rv.fullRatio.toFixed(2)}× |`,
   `| wall time of \`npx vcpusim check mmio-split:pre-fix\`, start to verdict | ${fmt(wall)} ms |`,
   '',
 ];
