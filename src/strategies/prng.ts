@@ -1,5 +1,6 @@
 /**
- * A small seeded PRNG (sfc32, seeded through splitmix32) so random schedules are the same
+ * A small seeded PRNG: sfc32 (Chris Doty-Humphrey's "small fast counter", from PractRand),
+ * seeded through splitmix32, so random schedules are the same
  * on every platform and Node version; Math.random is never used.
  */
 export class Prng {

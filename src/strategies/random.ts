@@ -3,7 +3,8 @@ import { Prng } from './prng.ts';
 import type { Strategy } from './strategy.ts';
 
 /**
- * Seeded random walk: each step picks uniformly among the enabled moves. Execution `i`
+ * Seeded random walk (as shuttle's RandomScheduler, awslabs/shuttle
+ * src/scheduler/random.rs): each step picks uniformly among the enabled moves. Execution `i`
  * draws from its own stream, seeded by (seed, i), so any execution can be re-run alone
  * and the result does not depend on how executions are spread over workers.
  */

@@ -3,7 +3,8 @@ import { type Move, moveKey } from '../runtime/step.ts';
 import type { Strategy } from './strategy.ts';
 
 /**
- * Replays a recorded schedule, move by move, matched by actor and channel identity. A move
+ * Replays a recorded schedule (as shuttle's ReplayScheduler replays its compact schedule
+ * string), move by move, matched by actor and channel identity. A move
  * that is not enabled where the trace says it was means the trace no longer fits the
  * model: it fails at that step, naming what was expected and what was possible.
  */
