@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { ModelError } from '../model/errors.ts';
 import { Execution } from '../runtime/execution.ts';
-import { type Bug, moveKey, type StepRecord } from '../runtime/step.ts';
+import type { Bug, StepRecord } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { ReplayStrategy } from '../strategies/replay.ts';
 import type { Strategy } from '../strategies/strategy.ts';
@@ -47,10 +47,9 @@ export function runExecution(
       exec.finish();
       break;
     }
-    const m = strategy.pick(enabled, moves.length);
-    moves.push(moveKey(m));
-    const rec = exec.apply(m);
-    if (rec && options.onStep) options.onStep(rec);
+    const rec = exec.apply(strategy.pick(enabled, moves.length));
+    moves.push(rec.move);
+    options.onStep?.(rec);
   }
   const result: ExecutionResult = {
     index,

@@ -114,7 +114,7 @@ export class Execution {
   }
 
   /** Performs one step. The move must be one of `enabled()`. */
-  apply(move: Move): StepRecord | undefined {
+  apply(move: Move): StepRecord {
     const h = this.byName.get(move.actor);
     if (!h) throw new Error(`no actor '${move.actor}'`);
     this.stepCount++;
@@ -163,7 +163,8 @@ export class Execution {
       }
     }
     const hs = this.hasher;
-    hs.str('|').str(moveKey(move)).str(' ').str(what).str('>').str(h.state);
+    const key = moveKey(move);
+    hs.str('|').str(key).str(' ').str(what).str('>').str(h.state);
     if (access?.bytes) hs.value(access.bytes);
     this.stepHashes.push(hs.low);
     if (this.options.fingerprint) {
@@ -173,7 +174,7 @@ export class Execution {
     }
     const record: StepRecord = {
       index: this.stepCount,
-      move: moveKey(move),
+      move: key,
       actor: h.name,
       kind: move.kind,
       what,
