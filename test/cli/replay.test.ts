@@ -67,6 +67,13 @@ describe('counterexamples, trace files and replay', () => {
     expect(w.code).toBe(3);
     expect(w.err).toMatch(/diverges at step 4: the trace says \S+ did 'read 0xdead\/8'/);
 
+    // Both at once: the first divergence (step 4) is the one named, not the later one.
+    const both = [...moves.slice(0, 19), 'vcpu0<vcpu1', ...moves.slice(20)].join(' ');
+    writeFileSync(join(tmp, 'both.json'), JSON.stringify({ ...t, steps, schedule: both }));
+    const b = await cli('replay', join(tmp, 'both.json'));
+    expect(b.code).toBe(3);
+    expect(b.err).toMatch(/diverges at step 4:/);
+
     // A trace that stops early.
     writeFileSync(join(tmp, 'short.json'), JSON.stringify({ ...t, schedule: moves.slice(0, 5).join(' ') }));
     const s = await cli('replay', join(tmp, 'short.json'));

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
-import { replayMoves } from '../../explore/run-execution.ts';
+import { last, lastValueFrom, map, tap } from 'rxjs';
+import { type ExecutionEvent, execution$ } from '../../explore/run-execution.ts';
 import { ModelError, UsageError } from '../../model/errors.ts';
 import { formatBug, formatSteps } from '../../report/counterexample.ts';
 import { readTrace } from '../../report/trace-file.ts';
 import { instantiate } from '../../scenario/instance.ts';
 import { type LoadedScenario, loadScenarioFile, resolveScenario } from '../../scenario/load.ts';
+import { ReplayStrategy } from '../../strategies/replay.ts';
 
 /**
  * `vcpusim replay FILE`: re-executes a trace file's schedule with no other input.
@@ -40,22 +42,31 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
     throw e;
   }
   const moves = t.schedule.trim() === '' ? [] : t.schedule.trim().split(/\s+/);
-  const r = replayMoves(
-    instance,
+  // Each step is compared with the recorded one as it happens, so the first divergence is
+  // the one reported, whether the model now does something else or cannot move at all.
+  const strategy = new ReplayStrategy(
     moves,
     t.steps.map((s) => `${s.actor}: ${s.what}`),
   );
-  for (let i = 0; i < Math.min(r.records.length, t.steps.length); i++) {
-    const now = r.records[i];
-    const then = t.steps[i];
-    if (now.actor !== then.actor || now.what !== then.what) {
-      throw new ModelError(
-        'divergence',
-        `${file}: trace diverges at step ${i + 1}: the trace says ${then.actor} did '${then.what}', the model now does '${now.what}'`,
-        { step: i + 1, actor: then.actor },
-      );
-    }
-  }
+  strategy.begin();
+  const r = await lastValueFrom(
+    execution$(instance, strategy, 0, { record: true }).pipe(
+      tap((e) => {
+        if (e.type !== 'step') return;
+        const now = e.record;
+        const then = t.steps[now.index - 1];
+        if (then && (now.actor !== then.actor || now.what !== then.what)) {
+          throw new ModelError(
+            'divergence',
+            `${file}: trace diverges at step ${now.index}: the trace says ${then.actor} did '${then.what}', the model now does '${now.what}'`,
+            { step: now.index, actor: then.actor },
+          );
+        }
+      }),
+      last(),
+      map((e) => (e as Extract<ExecutionEvent, { type: 'end' }>).result),
+    ),
+  );
   const sameBug = (r.bug?.message ?? null) === (t.bug?.message ?? null);
   const reproduced = sameBug && r.traceHash === t.traceHash;
   if (json) {
