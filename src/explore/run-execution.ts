@@ -42,8 +42,6 @@ export function runExecution(
   while (!exec.bug) {
     const enabled = exec.enabled();
     if (enabled.length === 0) {
-      if (strategy instanceof ReplayStrategy && !strategy.complete(moves.length))
-        strategy.pick(enabled, moves.length);
       exec.finish();
       break;
     }

@@ -65,32 +65,6 @@ export interface DoneEvent {
   readonly results: OperationResults;
 }
 
-/** A short human-readable form of an operation, used in counterexamples and traces. */
-export function describeOperation(o: Operation): string {
-  switch (o.op) {
-    case 'send':
-      return `send ${o.event.type} → ${o.to}`;
-    case 'read':
-      return `read ${hex(o.addr)}/${o.width}${o.tag ? ` (${o.tag})` : ''}`;
-    case 'write':
-      return `write ${hex(o.addr)}/${o.bytes.length}${o.tag ? ` (${o.tag})` : ''}`;
-    case 'cmpxchg':
-      return `cmpxchg ${hex(o.addr)}/${o.desired.length} (${o.tag})`;
-    case 'acquire':
-      return `acquire ${o.lock} (${o.mode})`;
-    case 'tryAcquire':
-      return `tryAcquire ${o.lock} (${o.mode})`;
-    case 'release':
-      return `release ${o.lock}`;
-    case 'choose':
-      return `choose ${o.tag}`;
-    case 'now':
-      return `now (${o.tag})`;
-    case 'assert':
-      return `assert ${JSON.stringify(o.message)}`;
-  }
-}
-
 export function hex(n: number): string {
   return '0x' + n.toString(16);
 }

@@ -4,7 +4,7 @@ import { terminationBug } from '../checkers/termination.ts';
 import { atomicUnits } from '../memory/atomic-units.ts';
 import { GuestMemory, OutOfBoundsError } from '../memory/guest-memory.ts';
 import { ModelError } from '../model/errors.ts';
-import { DONE_EVENT, describeOperation, hex } from '../model/operation.ts';
+import { DONE_EVENT, hex } from '../model/operation.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { ActorHost, type Pending } from './actor-host.ts';
 import { TraceHasher } from './hash.ts';
@@ -254,7 +254,7 @@ export class Execution {
         case 'send':
           this.mailboxes.put(actor, o.to, o.event);
           return {
-            what: describeOperation(o),
+            what: `send ${o.event.type} → ${o.to}`,
             footprint: {
               actor,
               object: { type: 'channel', id: Mailboxes.channelId(actor, o.to), write: true },

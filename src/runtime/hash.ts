@@ -20,10 +20,6 @@ export class TraceHasher {
     return this;
   }
 
-  num(n: number): this {
-    return this.str(String(n));
-  }
-
   /** Hashes any JSON-like value (bigint, arrays, plain objects, Map, Set) in a stable order. */
   value(v: unknown): this {
     if (v === null || v === undefined) return this.str(v === null ? '~n' : '~u');

@@ -1,6 +1,6 @@
 import { ModelError } from '../model/errors.ts';
 import { type Move, moveKey } from '../runtime/step.ts';
-import type { Strategy } from './strategy.ts';
+import type { ExecutionSummary, Strategy } from './strategy.ts';
 
 /**
  * Replays a recorded schedule (as shuttle's ReplayScheduler replays its compact schedule
@@ -49,10 +49,8 @@ export class ReplayStrategy implements Strategy {
     return m;
   }
 
-  /** True when every recorded move has been used. */
-  complete(step: number): boolean {
-    return step >= this.moves.length;
+  /** A run that stopped, with no bug, before the recorded moves ran out does not fit either. */
+  end(summary: ExecutionSummary): void {
+    if (!summary.bug && summary.moves.length < this.moves.length) this.pick([], summary.moves.length);
   }
-
-  end(): void {}
 }

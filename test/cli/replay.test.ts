@@ -74,6 +74,14 @@ describe('counterexamples, trace files and replay', () => {
     expect(b.code).toBe(3);
     expect(b.err).toMatch(/diverges at step 4:/);
 
+    // A trace with moves left over when the model has stopped.
+    writeFileSync(join(tmp, 'long.json'), JSON.stringify({ ...t, schedule: `${t.schedule} vcpu0` }));
+    const l = await cli('replay', join(tmp, 'long.json'));
+    expect(l.code).toBe(3);
+    expect(l.err).toMatch(
+      new RegExp(`diverges at step ${moves.length + 1}: it expects 'vcpu0', but the enabled moves are: none`),
+    );
+
     // A trace that stops early.
     writeFileSync(join(tmp, 'short.json'), JSON.stringify({ ...t, schedule: moves.slice(0, 5).join(' ') }));
     const s = await cli('replay', join(tmp, 'short.json'));
