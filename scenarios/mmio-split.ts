@@ -158,21 +158,24 @@ export default defineScenario({
   },
   invariants: {
     // I1: the slot state advances only NONE→READY (V) →INPROCESS (DM) →IORESP_READY (DM) →NONE (V).
-    I1(view) {
-      const dm = view.context<DeviceModelContext>('dm');
-      if (dm.failure) return dm.failure;
-      const s = view.lastStep;
-      const a = s?.access;
-      if (!s || !a || a.kind !== 'write' || !a.bytes || !a.before) return;
-      const slot = slotOf(a.addr);
-      if (!slot || slot.field !== IOREQ_OFF.stateByte || a.width !== 1) return;
-      const from = stateOf(a.before[0]);
-      const to = stateOf(a.bytes[0]);
-      const who = I1_ALLOWED[`${from}>${to}`];
-      const actor = s.actor === 'dm' ? 'dm' : 'vcpu';
-      if (who !== actor || (actor === 'vcpu' && s.actor !== `vcpu${slot.vcpu}`)) {
-        return `${s.actor} moved vcpu${slot.vcpu}'s slot ${STATE_NAMES[from] ?? from} → ${STATE_NAMES[to] ?? to}`;
-      }
+    I1: {
+      kind: 'local',
+      check(view) {
+        const dm = view.context<DeviceModelContext>('dm');
+        if (dm.failure) return dm.failure;
+        const s = view.lastStep;
+        const a = s?.access;
+        if (!s || !a || a.kind !== 'write' || !a.bytes || !a.before) return;
+        const slot = slotOf(a.addr);
+        if (!slot || slot.field !== IOREQ_OFF.stateByte || a.width !== 1) return;
+        const from = stateOf(a.before[0]);
+        const to = stateOf(a.bytes[0]);
+        const who = I1_ALLOWED[`${from}>${to}`];
+        const actor = s.actor === 'dm' ? 'dm' : 'vcpu';
+        if (who !== actor || (actor === 'vcpu' && s.actor !== `vcpu${slot.vcpu}`)) {
+          return `${s.actor} moved vcpu${slot.vcpu}'s slot ${STATE_NAMES[from] ?? from} → ${STATE_NAMES[to] ?? to}`;
+        }
+      },
     },
     // I2: contents before READY; DM reads contents only after READY; data before IORESP_READY.
     I2(view) {
@@ -214,122 +217,140 @@ export default defineScenario({
       }
     },
     // I3: a re-issued request equals the latched one, else domain_crash.
-    I3(view) {
-      for (const { name, ctx } of vcpus(view)) {
-        if (ctx.failure?.startsWith('domain_crash')) return `${name}: ${ctx.failure}`;
-      }
+    I3: {
+      kind: 'local',
+      check(view) {
+        for (const { name, ctx } of vcpus(view)) {
+          if (ctx.failure?.startsWith('domain_crash')) return `${name}: ${ctx.failure}`;
+        }
+      },
     },
     // I4: each (operand, chunk) reaches the DM once per instruction; operands get the device's bytes.
-    I4(view) {
-      const dm = view.context<DeviceModelContext>('dm');
-      for (const { name, ctx } of changedVcpus(view, seenI4, dm)) {
-        const seen = new Set<string>();
-        for (const i of ctx.ghost.issued) {
-          const key = `${i.insn}/${i.operand}/${i.offset}`;
-          if (seen.has(key)) {
-            return `${name} sent ${i.req.dir} ${hex(i.req.addr)}/${i.req.size} (${i.operand} +${i.offset}) to the device model a second time, on pass ${i.pass}`;
+    I4: {
+      kind: 'stable',
+      check(view) {
+        const dm = view.context<DeviceModelContext>('dm');
+        for (const { name, ctx } of changedVcpus(view, seenI4, dm)) {
+          const seen = new Set<string>();
+          for (const i of ctx.ghost.issued) {
+            const key = `${i.insn}/${i.operand}/${i.offset}`;
+            if (seen.has(key)) {
+              return `${name} sent ${i.req.dir} ${hex(i.req.addr)}/${i.req.size} (${i.operand} +${i.offset}) to the device model a second time, on pass ${i.pass}`;
+            }
+            seen.add(key);
           }
-          seen.add(key);
-        }
-        const served = dm.device.log.filter((l) => l.vcpu === ctx.id);
-        for (let k = 0; k < served.length; k++) {
-          const i = ctx.ghost.issued[k];
-          const d = served[k];
-          if (!i || i.req.addr !== d.gpa || i.req.size !== d.size || i.req.dir !== d.dir) {
-            return `the device served ${d.dir} ${hex(d.gpa)}/${d.size} for ${name}, which did not issue it`;
+          const served = dm.device.log.filter((l) => l.vcpu === ctx.id);
+          for (let k = 0; k < served.length; k++) {
+            const i = ctx.ghost.issued[k];
+            const d = served[k];
+            if (!i || i.req.addr !== d.gpa || i.req.size !== d.size || i.req.dir !== d.dir) {
+              return `the device served ${d.dir} ${hex(d.gpa)}/${d.size} for ${name}, which did not issue it`;
+            }
+            const got = i.req.dir === 'read' ? i.response : undefined;
+            if (got && got.join() !== d.data.join()) {
+              return `${name} got ${hexBytes(got)} for ${d.dir} ${hex(d.gpa)}/${d.size}, but the device returned ${hexBytes(d.data)}`;
+            }
+            if (d.dir === 'write' && i.req.data.join() !== d.data.join()) {
+              return `the device got ${hexBytes(d.data)} for ${name}'s write to ${hex(d.gpa)}/${d.size}, not ${hexBytes(i.req.data)}`;
+            }
           }
-          const got = i.req.dir === 'read' ? i.response : undefined;
-          if (got && got.join() !== d.data.join()) {
-            return `${name} got ${hexBytes(got)} for ${d.dir} ${hex(d.gpa)}/${d.size}, but the device returned ${hexBytes(d.data)}`;
-          }
-          if (d.dir === 'write' && i.req.data.join() !== d.data.join()) {
-            return `the device got ${hexBytes(d.data)} for ${name}'s write to ${hex(d.gpa)}/${d.size}, not ${hexBytes(i.req.data)}`;
-          }
-        }
-        for (const r of ctx.ghost.retired) {
-          const insn = ctx.program[r.insn];
-          for (const acc of insn.accesses) {
-            for (let o = 0; o < acc.size; o++) {
-              const addr = acc.addr + o;
-              const want = acc.dir === 'read' ? r.values[acc.operand]?.[o] : r.values[acc.from ?? '']?.[o];
-              if (view.pageType(addr) !== 'mmio') {
-                const mem = view.peek(addr, 1)[0];
-                if (mem !== want)
-                  return `${name} ${insn.mnemonic}: ${acc.operand} byte at ${hex(addr)} is ${want}, RAM holds ${mem}`;
-                continue;
-              }
-              const chunks = ctx.ghost.issued.filter(
-                (i) =>
-                  i.insn === r.insn &&
-                  i.operand === acc.operand &&
-                  i.offset <= o &&
-                  o < i.offset + i.req.size,
-              );
-              if (chunks.length === 0) {
-                return `${name} ${insn.mnemonic}: ${acc.operand} byte at ${hex(addr)} never went to the device (it came from a cache entry of another access)`;
-              }
-              const c = chunks[0];
-              const dev = acc.dir === 'read' ? c.response?.[o - c.offset] : c.req.data[o - c.offset];
-              if (dev !== want) {
-                return `${name} ${insn.mnemonic}: ${acc.operand} byte at ${hex(addr)} is ${want}, the device ${acc.dir === 'read' ? 'returned' : 'was sent'} ${dev}`;
+          for (const r of ctx.ghost.retired) {
+            const insn = ctx.program[r.insn];
+            for (const acc of insn.accesses) {
+              for (let o = 0; o < acc.size; o++) {
+                const addr = acc.addr + o;
+                const want = acc.dir === 'read' ? r.values[acc.operand]?.[o] : r.values[acc.from ?? '']?.[o];
+                if (view.pageType(addr) !== 'mmio') {
+                  const mem = view.peek(addr, 1)[0];
+                  if (mem !== want)
+                    return `${name} ${insn.mnemonic}: ${acc.operand} byte at ${hex(addr)} is ${want}, RAM holds ${mem}`;
+                  continue;
+                }
+                const chunks = ctx.ghost.issued.filter(
+                  (i) =>
+                    i.insn === r.insn &&
+                    i.operand === acc.operand &&
+                    i.offset <= o &&
+                    o < i.offset + i.req.size,
+                );
+                if (chunks.length === 0) {
+                  return `${name} ${insn.mnemonic}: ${acc.operand} byte at ${hex(addr)} never went to the device (it came from a cache entry of another access)`;
+                }
+                const c = chunks[0];
+                const dev = acc.dir === 'read' ? c.response?.[o - c.offset] : c.req.data[o - c.offset];
+                if (dev !== want) {
+                  return `${name} ${insn.mnemonic}: ${acc.operand} byte at ${hex(addr)} is ${want}, the device ${acc.dir === 'read' ? 'returned' : 'was sent'} ${dev}`;
+                }
               }
             }
           }
+          markSeen(seenI4, ctx, dm);
         }
-        markSeen(seenI4, ctx, dm);
-      }
+      },
     },
     // I5: chunks are powers of two ≤ 8, within a page, and issued at offset == cache.size.
-    I5(view) {
-      for (const { name, ctx } of changedVcpus(view, seenI5)) {
-        for (const i of ctx.ghost.issued) {
-          const { addr, size } = i.req;
-          if (![1, 2, 4, 8].includes(size)) return `${name} issued a ${size}-byte chunk at ${hex(addr)}`;
-          if ((addr % 4096) + size > 4096)
-            return `${name} issued a chunk crossing a page at ${hex(addr)}/${size}`;
-          if (i.entryOffset !== i.cacheSize) {
-            return `${name} issued ${i.operand} +${i.offset} at cache offset ${i.entryOffset} with cache.size ${i.cacheSize}`;
+    I5: {
+      kind: 'local',
+      check(view) {
+        for (const { name, ctx } of changedVcpus(view, seenI5)) {
+          for (const i of ctx.ghost.issued) {
+            const { addr, size } = i.req;
+            if (![1, 2, 4, 8].includes(size)) return `${name} issued a ${size}-byte chunk at ${hex(addr)}`;
+            if ((addr % 4096) + size > 4096)
+              return `${name} issued a chunk crossing a page at ${hex(addr)}/${size}`;
+            if (i.entryOffset !== i.cacheSize) {
+              return `${name} issued ${i.operand} +${i.offset} at cache offset ${i.entryOffset} with cache.size ${i.cacheSize}`;
+            }
           }
+          markSeen(seenI5, ctx);
         }
-        markSeen(seenI5, ctx);
-      }
+      },
     },
     // I6: at most 3 entries of at most 64 bytes; skip ≤ size; one operand per entry.
-    I6(view) {
-      for (const { name, ctx } of changedVcpus(view, seenI6)) {
-        if (ctx.cache.length > MMIO_CACHE_ENTRIES)
-          return `${name} has ${ctx.cache.length} MMIO cache entries`;
-        for (const e of ctx.cache) {
-          if (e.size > MMIO_CACHE_SPACE || e.skip > e.size)
-            return `${name}: entry ${hex(e.gla)} has skip ${e.skip}, size ${e.size}`;
-          if (e.users.length > 1) {
-            return `${name}: operands ${e.users.join(' and ')} share the MMIO cache entry keyed ${hex(e.gla)} (${e.dir})`;
+    I6: {
+      kind: 'local',
+      check(view) {
+        for (const { name, ctx } of changedVcpus(view, seenI6)) {
+          if (ctx.cache.length > MMIO_CACHE_ENTRIES)
+            return `${name} has ${ctx.cache.length} MMIO cache entries`;
+          for (const e of ctx.cache) {
+            if (e.size > MMIO_CACHE_SPACE || e.skip > e.size)
+              return `${name}: entry ${hex(e.gla)} has skip ${e.skip}, size ${e.size}`;
+            if (e.users.length > 1) {
+              return `${name}: operands ${e.users.join(' and ')} share the MMIO cache entry keyed ${hex(e.gla)} (${e.dir})`;
+            }
           }
+          markSeen(seenI6, ctx);
         }
-        markSeen(seenI6, ctx);
-      }
+      },
     },
     // I7: the RAM part of a straddling operand goes to RAM on every pass, never to the DM.
-    I7(view) {
-      for (const { name, ctx } of changedVcpus(view, seenI7)) {
-        for (const p of ctx.ghost.pieces) {
-          if (p.path === 'mmio' && view.pageType(p.addr) !== 'mmio') {
-            return `${name} pass ${p.pass}: RAM piece ${hex(p.addr)}/${p.bytes} of ${p.operand} took the MMIO path`;
+    I7: {
+      kind: 'local',
+      check(view) {
+        for (const { name, ctx } of changedVcpus(view, seenI7)) {
+          for (const p of ctx.ghost.pieces) {
+            if (p.path === 'mmio' && view.pageType(p.addr) !== 'mmio') {
+              return `${name} pass ${p.pass}: RAM piece ${hex(p.addr)}/${p.bytes} of ${p.operand} took the MMIO path`;
+            }
           }
+          for (const i of ctx.ghost.issued) {
+            if (view.pageType(i.req.addr) !== 'mmio')
+              return `${name} sent RAM address ${hex(i.req.addr)} to the device model`;
+          }
+          markSeen(seenI7, ctx);
         }
-        for (const i of ctx.ghost.issued) {
-          if (view.pageType(i.req.addr) !== 'mmio')
-            return `${name} sent RAM address ${hex(i.req.addr)} to the device model`;
-        }
-        markSeen(seenI7, ctx);
-      }
+      },
     },
     // The guest is not faulted for a valid instruction (UNHANDLEABLE on the first-fault path injects #GP(0)).
-    'no-spurious-fault'(view) {
-      for (const { name, ctx } of vcpus(view)) {
-        if (ctx.failure?.startsWith('#'))
-          return `${name}: ${ctx.failure} on ${ctx.program[ctx.insn]?.mnemonic}`;
-      }
+    'no-spurious-fault': {
+      kind: 'local',
+      check(view) {
+        for (const { name, ctx } of vcpus(view)) {
+          if (ctx.failure?.startsWith('#'))
+            return `${name}: ${ctx.failure} on ${ctx.program[ctx.insn]?.mnemonic}`;
+        }
+      },
     },
   },
   bounds: { actorSteps: 2000 },

@@ -25,8 +25,10 @@ export type { Bug, Move, StepRecord } from './runtime/step.ts';
 export type { ActorView, WorldView } from './runtime/world-view.ts';
 export {
   type AnyScenario,
+  type DeclaredInvariant,
   defineScenario,
   type Invariant,
+  type InvariantKind,
   type ParamSpec,
   type ParamValue,
   type Scenario,

@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { ModelError } from '../model/errors.ts';
 import { Execution } from '../runtime/execution.ts';
-import type { Bug, StepRecord } from '../runtime/step.ts';
+import type { Bug, Footprint, StepRecord } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { ReplayStrategy } from '../strategies/replay.ts';
 import type { Strategy } from '../strategies/strategy.ts';
@@ -12,6 +12,10 @@ export interface ExecutionResult {
   readonly moves: readonly string[];
   readonly steps: number;
   readonly bug: Bug | undefined;
+  /** Abandoned as redundant by the strategy (DPOR's sleep sets): not a complete execution. */
+  readonly blocked: boolean;
+  /** Acquisitions still waiting at the end (see Execution.waiting). */
+  readonly waiting: readonly Footprint[];
   readonly traceHash: string;
   readonly stepHashes: readonly number[];
   /** Filled only with `fingerprint`. */
@@ -36,30 +40,41 @@ export function runExecution(
   const exec = new Execution(instance, {
     record: options.record || !!options.onStep,
     fingerprint: options.fingerprint,
+    trackReads: strategy.tracksReads,
   });
   exec.start();
   const moves: string[] = [];
+  let blocked = false;
   while (!exec.bug) {
     const enabled = exec.enabled();
     if (enabled.length === 0) {
       exec.finish();
       break;
     }
-    const rec = exec.apply(strategy.pick(enabled, moves.length));
+    const move = strategy.pick(enabled, moves.length);
+    if (!move) {
+      blocked = true;
+      break;
+    }
+    const rec = exec.apply(move);
     moves.push(rec.move);
+    strategy.stepped?.(rec);
     options.onStep?.(rec);
   }
+  const waiting = blocked ? [] : exec.waiting();
   const result: ExecutionResult = {
     index,
     moves,
     steps: exec.stepCount,
     bug: exec.bug,
+    blocked,
+    waiting,
     traceHash: exec.traceHash,
     stepHashes: exec.stepHashes,
     contextHashes: exec.contextHashes,
     records: exec.records,
   };
-  strategy.end({ index, moves, bug: exec.bug });
+  strategy.end({ index, moves, bug: exec.bug, blocked, waiting });
   return result;
 }
 

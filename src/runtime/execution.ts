@@ -12,7 +12,7 @@ import { LockTable } from './locks.ts';
 import { Mailboxes } from './mailbox.ts';
 import { type Bug, type Footprint, type MemoryAccess, type Move, moveKey, type StepRecord } from './step.ts';
 import { validateOperation } from './validate-operation.ts';
-import { makeWorldView, type WorldView } from './world-view.ts';
+import { makeWorldView, ReadTracker, type WorldView } from './world-view.ts';
 
 export interface ExecutionOptions {
   /** Keep a StepRecord per step (for counterexamples); off in exploration for speed. */
@@ -23,6 +23,11 @@ export interface ExecutionOptions {
    * exploration: hashing whole contexts per step costs more than the step.
    */
   readonly fingerprint?: boolean;
+  /**
+   * Record what the invariants read after each step into its footprint (`observed`), so
+   * that partial-order reduction orders the steps the invariants can tell apart.
+   */
+  readonly trackReads?: boolean;
   /** Collect every event sent to an actor (for the benchmark against raw xstate). */
   readonly transitions?: { actor: string; event: EventObject }[];
 }
@@ -50,6 +55,7 @@ export class Execution {
   readonly records: StepRecord[] = [];
   readonly view: WorldView;
   private lastStep: StepRecord | undefined;
+  private readonly tracker: ReadTracker | undefined;
 
   constructor(
     readonly instance: ScenarioInstance,
@@ -65,6 +71,7 @@ export class Execution {
     this.mailboxes = new Mailboxes(names);
     this.hosts = instance.actors.map((a) => new ActorHost(a.name, a.machine, a.input));
     for (const h of this.hosts) this.byName.set(h.name, h);
+    this.tracker = options.trackReads ? new ReadTracker() : undefined;
     this.view = makeWorldView(
       names,
       this.byName,
@@ -72,6 +79,7 @@ export class Execution {
       this.locks,
       () => this.lastStep,
       () => this.stepCount,
+      this.tracker,
     );
   }
 
@@ -88,6 +96,8 @@ export class Execution {
       this.contextHashes.push(fp.digest());
     }
     this.checkInvariants();
+    // The initial check is the same in every execution: it orders nothing.
+    if (this.tracker) this.tracker.reads = [];
   }
 
   get traceHash(): string {
@@ -111,6 +121,21 @@ export class Execution {
       }
     }
     return moves;
+  }
+
+  /**
+   * The acquisitions actors wait on (disabled because the lock is held), as the footprints
+   * they would have. DPOR orders them after the holder's acquisition even when they never
+   * happen, as in a deadlock.
+   */
+  waiting(): Footprint[] {
+    const out: Footprint[] = [];
+    for (const h of this.hosts) {
+      const o = h.queue[0]?.op;
+      if (o?.op === 'acquire' && !this.locks.canGrant(o.lock, o.mode))
+        out.push({ actor: h.name, object: { type: 'lock', name: o.lock, access: o.mode } });
+    }
+    return out;
   }
 
   /** Performs one step. The move must be one of `enabled()`. */
@@ -138,7 +163,7 @@ export class Execution {
       what = `deliver ${ev.type} from ${from}`;
       footprint = {
         actor: h.name,
-        object: { type: 'channel', id: Mailboxes.channelId(from, h.name), write: true },
+        object: { type: 'mailbox', owner: h.name, op: 'deliver' },
       };
       this.transition(h, ev);
       transitioned = true;
@@ -172,7 +197,8 @@ export class Execution {
         transitioned ? new TraceHasher().value(h.actor.getSnapshot().context).digest() : '',
       );
     }
-    const record: StepRecord = {
+    if (transitioned) footprint = { ...footprint, transition: true };
+    let record: StepRecord = {
       index: this.stepCount,
       move: key,
       actor: h.name,
@@ -185,8 +211,14 @@ export class Execution {
       hash: this.options.record ? hs.digest() : '',
     };
     this.lastStep = record;
-    if (this.options.record) this.records.push(record);
     if (!this.bug) this.checkInvariants();
+    const t = this.tracker;
+    if (t && t.reads.length > 0) {
+      record = { ...record, footprint: { ...footprint, observed: t.reads } };
+      t.reads = [];
+      this.lastStep = record;
+    }
+    if (this.options.record) this.records.push(record);
     return record;
   }
 
@@ -257,7 +289,7 @@ export class Execution {
             what: `send ${o.event.type} → ${o.to}`,
             footprint: {
               actor,
-              object: { type: 'channel', id: Mailboxes.channelId(actor, o.to), write: true },
+              object: { type: 'mailbox', owner: o.to, op: 'send' },
             },
             complete: true,
           };
@@ -328,8 +360,8 @@ export class Execution {
           this.locks.grant(o.lock, o.mode, actor);
           return {
             what: `acquire ${o.lock} (${o.mode}) → granted`,
-            // Shared holds commute with each other; only exclusive use writes the lock.
-            footprint: { actor, object: { type: 'lock', name: o.lock, write: o.mode === 'exclusive' } },
+            // Shared holds commute with each other; only exclusive use conflicts.
+            footprint: { actor, object: { type: 'lock', name: o.lock, access: o.mode } },
             complete: true,
           };
         case 'tryAcquire': {
@@ -338,17 +370,16 @@ export class Execution {
           h.results[o.tag] = ok;
           return {
             what: `tryAcquire ${o.lock} (${o.mode}) → ${ok ? 'taken' : 'busy'}`,
-            footprint: { actor, object: { type: 'lock', name: o.lock, write: o.mode === 'exclusive' } },
+            footprint: { actor, object: { type: 'lock', name: o.lock, access: `try-${o.mode}` } },
             complete: true,
           };
         }
         case 'release': {
-          const exclusive = this.locks.holders(o.lock)[0] === actor && this.locks.isExclusive(o.lock);
           if (!this.locks.release(o.lock, actor))
             this.fail(h, 'bad-operation', `releases lock '${o.lock}', which it does not hold`);
           return {
             what: `release ${o.lock}`,
-            footprint: { actor, object: { type: 'lock', name: o.lock, write: exclusive } },
+            footprint: { actor, object: { type: 'lock', name: o.lock, access: 'release' } },
             complete: true,
           };
         }
@@ -365,7 +396,7 @@ export class Execution {
           h.results[o.tag] = ++this.clock;
           return {
             what: `now (${o.tag}) = ${this.clock}`,
-            footprint: { actor, object: { type: 'clock', write: true } },
+            footprint: { actor, object: { type: 'clock' } },
             complete: true,
           };
         case 'assert':
@@ -390,6 +421,6 @@ export class Execution {
   }
 
   private checkInvariants(): void {
-    this.bug = brokenInvariant(this.instance, this.view, this.stepCount);
+    this.bug = brokenInvariant(this.instance, this.view, this.stepCount, this.tracker);
   }
 }

@@ -28,38 +28,82 @@ export function parseMoveKey(key: string): Move | undefined {
 }
 
 /**
- * The object a step touches besides its own actor (DESIGN §1, "Steps and footprints").
- * Two steps are dependent when they share the actor, or touch the same object and at
- * least one of them writes it.
+ * What a step touches besides its own actor (DESIGN §1, "Steps and footprints"). Two steps
+ * are dependent when they share the actor, or touch the same object in ways that do not
+ * commute:
+ * - memory: overlapping bytes, at least one write;
+ * - mailbox: a delivery from an actor's mailbox against a send into it (sends from
+ *   different senders go to different FIFO channels and commute);
+ * - lock: two acquisitions, at least one exclusive; a release against a tryAcquire (whose
+ *   result it changes) or an observation. A release does not conflict with a blocking
+ *   acquire: the acquire can only follow it, and the race that matters is with the
+ *   earlier acquisition (as "may be co-enabled" in Flanagan and Godefroid, POPL 2005);
+ * - clock: every `now` is ordered;
+ * - actor: a step that changes an actor's snapshot writes it; an invariant that looks at
+ *   the snapshot reads it.
  */
 export type FootprintObject =
   | { readonly type: 'memory'; readonly addr: number; readonly width: number; readonly write: boolean }
-  | { readonly type: 'channel'; readonly id: string; readonly write: boolean }
-  | { readonly type: 'lock'; readonly name: string; readonly write: boolean }
-  | { readonly type: 'clock'; readonly write: true };
+  | { readonly type: 'mailbox'; readonly owner: string; readonly op: 'send' | 'deliver' }
+  | { readonly type: 'lock'; readonly name: string; readonly access: LockAccess }
+  | { readonly type: 'clock' }
+  | { readonly type: 'actor'; readonly name: string; readonly write: boolean };
+
+/** `try-*`: a tryAcquire; `observe`: an invariant reading the holders. */
+export type LockAccess = 'shared' | 'exclusive' | 'try-shared' | 'try-exclusive' | 'release' | 'observe';
 
 export interface Footprint {
   readonly actor: string;
   readonly object?: FootprintObject;
+  /**
+   * What the invariants read when they were checked after this step, when reads are
+   * tracked (DPOR). The check is part of the step: a step is ordered against every step
+   * that changes what its check looked at, so each check sees the same values in every
+   * equivalent interleaving.
+   */
+  readonly observed?: readonly FootprintObject[];
+  /** The step changed its actor's snapshot (a delivery, or the completion of its operations). */
+  readonly transition?: boolean;
 }
 
 export function dependent(a: Footprint, b: Footprint): boolean {
   if (a.actor === b.actor) return true;
-  const x = a.object;
-  const y = b.object;
-  if (!x || !y || x.type !== y.type || (!x.write && !y.write)) return false;
+  if (a.object && b.object && conflict(a.object, b.object)) return true;
+  return crossObserved(a, b) || crossObserved(b, a);
+}
+
+/** Does what `a`'s invariants read conflict with what `b` did? */
+function crossObserved(a: Footprint, b: Footprint): boolean {
+  if (!a.observed) return false;
+  for (const o of a.observed) {
+    if (o.type === 'actor') {
+      if (b.transition && o.name === b.actor) return true;
+    } else if (b.object && conflict(o, b.object)) return true;
+  }
+  return false;
+}
+
+function conflict(x: FootprintObject, y: FootprintObject): boolean {
   switch (x.type) {
     case 'memory': {
-      const ym = y as typeof x;
-      return x.addr < ym.addr + ym.width && ym.addr < x.addr + x.width;
+      if (y.type !== 'memory' || (!x.write && !y.write)) return false;
+      return x.addr < y.addr + y.width && y.addr < x.addr + x.width;
     }
-    case 'channel':
-      return x.id === (y as typeof x).id;
+    case 'mailbox':
+      return y.type === 'mailbox' && x.owner === y.owner && (x.op === 'deliver' || y.op === 'deliver');
     case 'lock':
-      return x.name === (y as typeof x).name;
+      return y.type === 'lock' && x.name === y.name && lockConflict(x.access, y.access);
     case 'clock':
-      return true;
+      return y.type === 'clock';
+    case 'actor':
+      return y.type === 'actor' && x.name === y.name && (x.write || y.write);
   }
+}
+
+function lockConflict(a: LockAccess, b: LockAccess): boolean {
+  if (a === 'observe' || b === 'observe') return a !== b;
+  if (a === 'release' || b === 'release') return a.startsWith('try') || b.startsWith('try');
+  return a.endsWith('exclusive') || b.endsWith('exclusive');
 }
 
 export interface MemoryAccess {

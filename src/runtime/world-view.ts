@@ -2,7 +2,16 @@ import type { StateValue } from 'xstate';
 import type { GuestMemory, PageType } from '../memory/guest-memory.ts';
 import type { ActorHost } from './actor-host.ts';
 import type { LockTable } from './locks.ts';
-import type { StepRecord } from './step.ts';
+import type { FootprintObject, StepRecord } from './step.ts';
+
+/** Collects what invariants read, while `on` (see Footprint.observed). */
+export class ReadTracker {
+  on = false;
+  reads: FootprintObject[] = [];
+  add(o: FootprintObject): void {
+    if (this.on) this.reads.push(o);
+  }
+}
 
 /** What invariants see after each step: every actor's state, memory, locks, the last step. */
 export interface ActorView {
@@ -34,6 +43,7 @@ export function makeWorldView(
   locks: LockTable,
   lastStep: () => StepRecord | undefined,
   stepCount: () => number,
+  tracker?: ReadTracker,
 ): WorldView {
   const host = (name: string) => {
     const h = hosts.get(name);
@@ -44,6 +54,7 @@ export function makeWorldView(
     actorNames: names,
     actor(name) {
       const h = host(name);
+      tracker?.add({ type: 'actor', name, write: false });
       const snap = h.actor.getSnapshot();
       return {
         state: h.state,
@@ -54,11 +65,19 @@ export function makeWorldView(
       };
     },
     context<T>(name: string): T {
+      tracker?.add({ type: 'actor', name, write: false });
       return host(name).actor.getSnapshot().context as T;
     },
-    peek: (addr, width) => memory.peek(addr, width),
+    peek: (addr, width) => {
+      tracker?.add({ type: 'memory', addr, width, write: false });
+      return memory.peek(addr, width);
+    },
+    // Page types never change: reading one orders nothing.
     pageType: (addr) => memory.pageType(addr),
-    lockHolders: (name) => locks.holders(name),
+    lockHolders: (name) => {
+      tracker?.add({ type: 'lock', name, access: 'observe' });
+      return locks.holders(name);
+    },
     get lastStep() {
       return lastStep();
     },

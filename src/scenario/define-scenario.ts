@@ -31,6 +31,28 @@ export type Invariant<P> = {
   check(view: WorldView, params: P): string | undefined | boolean | void;
 }['check'];
 
+/**
+ * An invariant with a declaration of what its verdict depends on, for exhaustive search
+ * with partial-order reduction (DPOR), which runs one interleaving per equivalence class
+ * and so does not pass through every intermediate global state:
+ * - `tracked` (the default, and what a bare function is): it may read anything. What it
+ *   reads after a step counts as read by that step, so DPOR orders the step against
+ *   every step that changes it. Sound for any invariant; it explores more.
+ * - `local`: its verdict is a function of one actor's state and context at a time, or of
+ *   the step just taken (`lastStep` and the bytes it accessed). Every equivalent
+ *   interleaving takes each actor through the same contexts, so nothing needs ordering.
+ * - `stable`: once broken it stays broken in every continuation (it judges append-only
+ *   logs or a failure flag never cleared), so the end state of every explored
+ *   interleaving still breaks it.
+ * A wrong declaration can hide a bug from DPOR (random and PCT search check every state).
+ */
+export interface DeclaredInvariant<P> {
+  readonly check: Invariant<P>;
+  readonly kind?: InvariantKind;
+}
+
+export type InvariantKind = 'tracked' | 'local' | 'stable';
+
 export interface Implementations {
   readonly actions?: Record<string, unknown>;
   readonly guards?: Record<string, unknown>;
@@ -60,7 +82,9 @@ export interface ScenarioSpec<TParams extends Record<string, ParamSpec>> {
   memory(params: ParamValues<TParams>): readonly RegionSpec[];
   locks?(params: ParamValues<TParams>): Readonly<Record<string, LockKind>>;
   actors(params: ParamValues<TParams>): Readonly<Record<string, ActorSpec>>;
-  readonly invariants?: Readonly<Record<string, Invariant<ParamValues<TParams>>>>;
+  readonly invariants?: Readonly<
+    Record<string, Invariant<ParamValues<TParams>> | DeclaredInvariant<ParamValues<TParams>>>
+  >;
   readonly bounds?: Bounds;
   /** The variant `run` uses when none is named; the first variant otherwise. */
   readonly defaultVariant?: string;

@@ -2,7 +2,9 @@ import type { AnyStateMachine } from 'xstate';
 import { MemoryImage, type RegionSpec } from '../memory/guest-memory.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
 import type { LockKind } from '../runtime/locks.ts';
-import type { AnyScenario, Invariant, ParamValue } from './define-scenario.ts';
+import type { AnyScenario, Invariant, InvariantKind, ParamValue } from './define-scenario.ts';
+
+const INVARIANT_KINDS: readonly InvariantKind[] = ['tracked', 'local', 'stable'];
 
 /** A scenario bound to one variant and one set of parameters: what an execution runs. */
 export interface ScenarioInstance {
@@ -22,6 +24,7 @@ export interface ScenarioInstance {
   readonly invariants: readonly {
     readonly name: string;
     readonly check: Invariant<Record<string, ParamValue>>;
+    readonly kind: InvariantKind;
   }[];
   readonly actorSteps: number;
 }
@@ -134,10 +137,23 @@ export function instantiate(
     memory,
     image,
     locks: guarded('locks()', () => s.locks?.(params as never) ?? {}),
-    invariants: Object.entries(s.invariants ?? {}).map(([name, check]) => ({
-      name,
-      check: check as Invariant<Record<string, ParamValue>>,
-    })),
+    invariants: Object.entries(s.invariants ?? {}).map(([name, inv]) => {
+      const declared = typeof inv === 'function' ? { check: inv } : inv;
+      if (typeof declared?.check !== 'function') {
+        throw new ModelError('invalid', `${where}: invariant '${name}' is neither a function nor { check }`);
+      }
+      if (declared.kind !== undefined && !INVARIANT_KINDS.includes(declared.kind)) {
+        throw new ModelError(
+          'invalid',
+          `${where}: invariant '${name}' has kind '${declared.kind}'; expected ${INVARIANT_KINDS.join(', ')}`,
+        );
+      }
+      return {
+        name,
+        check: declared.check as Invariant<Record<string, ParamValue>>,
+        kind: declared.kind ?? 'tracked',
+      };
+    }),
     actorSteps: s.bounds?.actorSteps ?? DEFAULT_ACTOR_STEPS,
   };
 }

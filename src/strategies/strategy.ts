@@ -1,4 +1,4 @@
-import type { Bug, Move } from '../runtime/step.ts';
+import type { Bug, Footprint, Move, StepRecord } from '../runtime/step.ts';
 
 /**
  * The scheduler strategy interface (DESIGN §2, "Strategies"), after shuttle's
@@ -9,8 +9,15 @@ export interface Strategy {
   readonly name: string;
   /** Begins execution number `index`; false when there is nothing left to explore. */
   begin(index: number): boolean;
-  /** Picks the next move among the enabled ones (never empty). */
-  pick(enabled: readonly Move[], step: number): Move;
+  /**
+   * Picks the next move among the enabled ones (never empty). Undefined abandons the
+   * execution as redundant (every enabled move is in DPOR's sleep set).
+   */
+  pick(enabled: readonly Move[], step: number): Move | undefined;
+  /** Sees each step once it is taken, with its footprint. */
+  stepped?(record: StepRecord): void;
+  /** Asks the runtime to record what invariants read into each footprint. */
+  readonly tracksReads?: boolean;
   /** Ends the execution with the moves taken and the bug, if any. */
   end(summary: ExecutionSummary): void;
   /** True once `begin` has returned false because the whole space was covered. */
@@ -21,4 +28,8 @@ export interface ExecutionSummary {
   readonly index: number;
   readonly moves: readonly string[];
   readonly bug: Bug | undefined;
+  /** Abandoned by `pick` before its end. */
+  readonly blocked: boolean;
+  /** Acquisitions still waiting at the end (see Execution.waiting). */
+  readonly waiting: readonly Footprint[];
 }

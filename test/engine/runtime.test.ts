@@ -15,7 +15,7 @@ import {
 } from '../../src/actions/index.ts';
 import { replayMoves } from '../../src/explore/run-execution.ts';
 import type { Bytes, DoneEvent } from '../../src/model/operation.ts';
-import { dependent, type Footprint, moveKey, parseMoveKey } from '../../src/runtime/step.ts';
+import { dependent, type Footprint, type LockAccess, moveKey, parseMoveKey } from '../../src/runtime/step.ts';
 import {
   allSchedules,
   applyKey,
@@ -263,7 +263,8 @@ describe('completion event', () => {
       { actor: 'a' },
       { actor: 'a' },
       { actor: 'a', object: { type: 'memory', addr: 0x3000, width: 1, write: false } },
-      { actor: 'a' },
+      // The last step completes the queue: the actor's context changes.
+      { actor: 'a', transition: true },
     ]);
     // The RAM half of the straddling write landed before the fault.
     expect(exec.memory.peek(0x1ffc, 4)).toEqual([1, 1, 1, 1]);
@@ -522,8 +523,8 @@ describe('footprints', () => {
     const run = replayMoves(inst, ['w', 'w', 'r']);
     expect(run.records.map((s) => s.footprint)).toEqual([
       { actor: 'w', object: { type: 'memory', addr: 0x1ffc, width: 4, write: true } },
-      { actor: 'w', object: { type: 'memory', addr: 0x2000, width: 4, write: true } },
-      { actor: 'r', object: { type: 'memory', addr: 0x1002, width: 2, write: false } },
+      { actor: 'w', object: { type: 'memory', addr: 0x2000, width: 4, write: true }, transition: true },
+      { actor: 'r', object: { type: 'memory', addr: 0x1002, width: 2, write: false }, transition: true },
     ]);
     expect(run.records[0].access).toEqual({
       kind: 'write',
@@ -567,20 +568,20 @@ describe('footprints', () => {
     const run = replayMoves(inst, ['a', 'a', 'a', 'a', 'a', 'a#0', 'a', 'b<a']);
     expect(run.bug).toBeUndefined();
     expect(run.records.map((s) => s.footprint)).toEqual([
-      { actor: 'a', object: { type: 'channel', id: 'a->b', write: true } },
-      { actor: 'a', object: { type: 'lock', name: 'L', write: true } },
-      { actor: 'a', object: { type: 'lock', name: 'L', write: true } },
-      { actor: 'a', object: { type: 'lock', name: 'L', write: true } },
-      { actor: 'a', object: { type: 'clock', write: true } },
+      { actor: 'a', object: { type: 'mailbox', owner: 'b', op: 'send' } },
+      { actor: 'a', object: { type: 'lock', name: 'L', access: 'exclusive' } },
+      { actor: 'a', object: { type: 'lock', name: 'L', access: 'release' } },
+      { actor: 'a', object: { type: 'lock', name: 'L', access: 'try-exclusive' } },
+      { actor: 'a', object: { type: 'clock' } },
       { actor: 'a' },
-      { actor: 'a', object: { type: 'memory', addr: 0x1008, width: 2, write: true } },
-      { actor: 'b', object: { type: 'channel', id: 'a->b', write: true } },
+      { actor: 'a', object: { type: 'memory', addr: 0x1008, width: 2, write: true }, transition: true },
+      { actor: 'b', object: { type: 'mailbox', owner: 'b', op: 'deliver' }, transition: true },
     ]);
   });
 });
 
 describe('rwlock footprints', () => {
-  it('makes shared holds read the lock and exclusive use write it', () => {
+  it('lets shared holds commute and orders exclusive use', () => {
     const inst = scenarioInstance({
       locks: { R: 'rwlock' },
       actors: {
@@ -592,17 +593,19 @@ describe('rwlock footprints', () => {
     });
     const run = replayMoves(inst, ['a', 'b', 'b', 'a', 'a', 'a']);
     expect(run.bug).toBeUndefined();
-    expect(run.records.map((s) => [s.actor, (s.footprint.object as { write: boolean }).write])).toEqual([
-      ['a', false],
-      ['b', false],
-      ['b', false],
-      ['a', false],
-      ['a', true],
-      ['a', true],
+    expect(run.records.map((s) => [s.actor, (s.footprint.object as { access: string }).access])).toEqual([
+      ['a', 'shared'],
+      ['b', 'try-shared'],
+      ['b', 'release'],
+      ['a', 'release'],
+      ['a', 'exclusive'],
+      ['a', 'release'],
     ]);
-    // Two readers commute; a reader and a writer do not.
+    // Two readers commute; a reader and a writer do not; a release orders a tryAcquire.
     expect(dependent(run.records[0].footprint, run.records[1].footprint)).toBe(false);
-    expect(dependent(run.records[2].footprint, run.records[4].footprint)).toBe(true);
+    expect(dependent(run.records[2].footprint, run.records[4].footprint)).toBe(false);
+    expect(dependent(run.records[1].footprint, run.records[4].footprint)).toBe(true);
+    expect(dependent(run.records[1].footprint, run.records[3].footprint)).toBe(true);
   });
 });
 
@@ -630,25 +633,56 @@ describe('dependent', () => {
     expect(dependent(mem('a', 0x1ffc, 4, true), mem('b', 0x2000, 4, false))).toBe(false);
   });
 
-  it('compares channels by id, locks by name, and orders clock steps', () => {
-    const ch = (actor: string, id: string): Footprint => ({
+  it('orders a delivery against sends into the same mailbox, and lets sends commute', () => {
+    const mb = (actor: string, owner: string, op: 'send' | 'deliver'): Footprint => ({
       actor,
-      object: { type: 'channel', id, write: true },
+      object: { type: 'mailbox', owner, op },
     });
-    const lk = (actor: string, name: string): Footprint => ({
+    expect(dependent(mb('a', 'c', 'send'), mb('c', 'c', 'deliver'))).toBe(true);
+    expect(dependent(mb('a', 'c', 'send'), mb('b', 'c', 'send'))).toBe(false);
+    expect(dependent(mb('a', 'c', 'send'), mb('d', 'd', 'deliver'))).toBe(false);
+  });
+
+  it('orders acquisitions unless both are shared, and a release only against tryAcquire', () => {
+    const lk = (actor: string, name: string, access: LockAccess): Footprint => ({
       actor,
-      object: { type: 'lock', name, write: true },
+      object: { type: 'lock', name, access },
     });
-    const clock = (actor: string): Footprint => ({ actor, object: { type: 'clock', write: true } });
-    expect(dependent(ch('a', 'a->b'), ch('b', 'a->b'))).toBe(true);
-    expect(dependent(ch('a', 'a->c'), ch('b', 'b->c'))).toBe(false);
-    expect(dependent(lk('a', 'L'), lk('b', 'L'))).toBe(true);
-    expect(dependent(lk('a', 'L'), lk('b', 'M'))).toBe(false);
+    expect(dependent(lk('a', 'L', 'exclusive'), lk('b', 'L', 'exclusive'))).toBe(true);
+    expect(dependent(lk('a', 'L', 'exclusive'), lk('b', 'M', 'exclusive'))).toBe(false);
+    expect(dependent(lk('a', 'L', 'shared'), lk('b', 'L', 'shared'))).toBe(false);
+    expect(dependent(lk('a', 'L', 'shared'), lk('b', 'L', 'try-exclusive'))).toBe(true);
+    expect(dependent(lk('a', 'L', 'release'), lk('b', 'L', 'exclusive'))).toBe(false);
+    expect(dependent(lk('a', 'L', 'release'), lk('b', 'L', 'try-shared'))).toBe(true);
+    expect(dependent(lk('a', 'L', 'release'), lk('b', 'L', 'release'))).toBe(false);
+  });
+
+  it('orders clock steps, and never objects of different kinds', () => {
+    const clock = (actor: string): Footprint => ({ actor, object: { type: 'clock' } });
     expect(dependent(clock('a'), clock('b'))).toBe(true);
-    // Different kinds of object never conflict; a step with no object conflicts with no other actor.
-    expect(dependent(clock('a'), lk('b', 'L'))).toBe(false);
-    expect(dependent(mem('a', 0, 8, true), ch('b', 'x'))).toBe(false);
+    expect(dependent(clock('a'), mem('b', 0, 8, true))).toBe(false);
     expect(dependent({ actor: 'a' }, mem('b', 0, 8, true))).toBe(false);
+  });
+
+  it('orders a step whose invariant check read something against the steps that change it', () => {
+    const checked: Footprint = {
+      actor: 'a',
+      observed: [
+        { type: 'actor', name: 'b', write: false },
+        { type: 'memory', addr: 0x1000, width: 1, write: false },
+        { type: 'lock', name: 'L', access: 'observe' },
+      ],
+    };
+    expect(dependent(checked, { actor: 'b', transition: true })).toBe(true);
+    expect(dependent(checked, { actor: 'b' })).toBe(false);
+    expect(dependent(checked, { actor: 'c', transition: true })).toBe(false);
+    expect(dependent(checked, mem('c', 0x1000, 1, true))).toBe(true);
+    expect(dependent(checked, mem('c', 0x1000, 1, false))).toBe(false);
+    expect(dependent(checked, { actor: 'c', object: { type: 'lock', name: 'L', access: 'release' } })).toBe(
+      true,
+    );
+    // Two checks that read the same thing commute.
+    expect(dependent(checked, { ...checked, actor: 'c' })).toBe(false);
   });
 });
 

@@ -1,0 +1,47 @@
+import type { Bug, Footprint } from '../runtime/step.ts';
+import type { DporBranchTaskWithIndex } from '../strategies/dpor.ts';
+import type { FreshNode } from '../strategies/dpor-branch.ts';
+
+/**
+ * One execution to run, described by plain data so that it can run in process or on a
+ * worker thread (src/explore/run-task.ts turns it back into a Strategy).
+ */
+export type Task =
+  | { readonly kind: 'random'; readonly seed: number; readonly index: number }
+  | {
+      readonly kind: 'pct';
+      readonly seed: number;
+      readonly index: number;
+      readonly depth: number;
+      readonly maxSteps: number;
+    }
+  | DporBranchTaskWithIndex;
+
+export interface TaskResult {
+  readonly id: number;
+  readonly task: Task;
+  readonly moves: readonly string[];
+  readonly steps: number;
+  readonly bug: Bug | undefined;
+  readonly blocked: boolean;
+  readonly traceHash?: string;
+  /** DPOR: every step's footprint, the nodes the execution created, the acquisitions left waiting. */
+  readonly footprints?: readonly Footprint[];
+  readonly fresh?: readonly FreshNode[];
+  readonly waiting?: readonly Footprint[];
+}
+
+/**
+ * A search hands out executions and judges their results (DESIGN §2, "Exploration").
+ * `next` may hand out executions ahead of the one it waits for, so that workers stay
+ * busy; `accept` is always called in the order `awaiting` names, so what the search
+ * decides never depends on how many workers ran its executions.
+ */
+export interface Search {
+  readonly name: string;
+  next(): { readonly id: number; readonly task: Task } | undefined;
+  /** The id of the result `accept` needs next; undefined when the search has nothing left. */
+  awaiting(): number | undefined;
+  accept(result: TaskResult): void;
+  readonly exhausted: boolean;
+}
