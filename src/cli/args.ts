@@ -29,3 +29,14 @@ export function durationOption(name: string, raw: string | undefined): number | 
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(m[1]) * unit);
 }
+
+/** `i/n` with 1 ≤ i ≤ n: the i-th of n shards. */
+export function shardOption(raw: string | undefined): { index: number; count: number } | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new UsageError(`--shard: expected i/n with 1 ≤ i ≤ n (e.g. 2/4), got '${raw}'`);
+  return { index, count };
+}

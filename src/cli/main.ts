@@ -1,8 +1,9 @@
 import { isUserError, UsageError } from '../model/errors.ts';
 import { VERSION } from '../version.ts';
-import { durationOption, intOption, parse } from './args.ts';
+import { durationOption, intOption, parse, shardOption } from './args.ts';
 import { checkCommand } from './commands/check.ts';
 import { listCommand } from './commands/list.ts';
+import { mergeCommand } from './commands/merge.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
 import { type Io, processIo } from './io.ts';
@@ -12,12 +13,17 @@ export const USAGE = `vcpusim ${VERSION}: systematic concurrency testing for hyp
 usage:
   vcpusim list [--json]
   vcpusim run <scenario>[:<variant>] [--seed N] [--param k=v ...] [--trace FILE] [--json]
-  vcpusim check [<scenario>[:<variant>] ...] [--strategy random] [--max-schedules N]
-                [--budget 30s] [--seed N] [--param k=v ...] [--json]
+  vcpusim check [<scenario>[:<variant>] ...] [--strategy portfolio|dpor|pct|random]
+                [--max-schedules N] [--budget 30s] [--workers N] [--shard i/n] [--seed N]
+                [--preemptions N] [--pct-depth D] [--param k=v ...] [--json]
   vcpusim replay <trace.json> [--json]
+  vcpusim merge <report.json ...> [--json]
 
 A scenario is a bundled name (see 'vcpusim list') or a path to a scenario module.
-check with no scenario checks every bundled scenario and variant.
+check with no scenario checks every bundled scenario and variant. The default strategy,
+portfolio, is exhaustive DPOR where the space allows it, then PCT and random as well.
+--workers defaults to the number of cores; --shard i/n runs the i-th of n disjoint parts
+of the search (merge joins the shards' --json reports into one verdict).
 exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage error,
             3 a scenario failed to load or a model is invalid.`;
 
@@ -65,7 +71,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           strategy: { type: 'string' },
           'max-schedules': { type: 'string' },
           budget: { type: 'string' },
+          workers: { type: 'string' },
+          shard: { type: 'string' },
           seed: { type: 'string' },
+          preemptions: { type: 'string' },
+          'pct-depth': { type: 'string' },
           param: { type: 'string', multiple: true },
           json: { type: 'boolean' },
         });
@@ -75,12 +85,22 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             strategy: values.strategy,
             maxSchedules: intOption('max-schedules', values['max-schedules'], 1),
             budgetMs: durationOption('budget', values.budget),
+            workers: intOption('workers', values.workers, 1),
+            shard: shardOption(values.shard),
+            preemptions: intOption('preemptions', values.preemptions),
+            pctDepth: intOption('pct-depth', values['pct-depth'], 1),
             seed: intOption('seed', values.seed),
             params: values.param ?? [],
             json: !!values.json,
           },
           io,
         );
+      }
+      case 'merge': {
+        const { values, positionals } = parse('merge', rest, { json: { type: 'boolean' } });
+        if (positionals.length === 0)
+          throw new UsageError('merge takes one or more report files (check --json)');
+        return await mergeCommand(positionals, !!values.json, io.out);
       }
       case 'replay': {
         const { values, positionals } = parse('replay', rest, { json: { type: 'boolean' } });
@@ -89,7 +109,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       default:
         throw new UsageError(
-          `unknown command '${command}' (commands: list, run, check, replay; see 'vcpusim help')`,
+          `unknown command '${command}' (commands: list, run, check, replay, merge; see 'vcpusim help')`,
         );
     }
   } catch (e) {

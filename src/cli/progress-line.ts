@@ -9,13 +9,15 @@ export class ProgressLine {
 
   update(p: Progress): void {
     const rate = p.elapsedMs > 0 ? Math.round((p.schedules * 1000) / p.elapsedMs) : 0;
-    const frac = p.schedules / p.maxSchedules;
-    // Whichever ends the run first: the schedule limit or the time budget.
-    const eta =
-      rate > 0
-        ? Math.round(Math.min((p.maxSchedules - p.schedules) / rate, (p.budgetMs - p.elapsedMs) / 1000))
-        : undefined;
-    const text = `${p.scenario}:${p.variant}  ${p.schedules}/${p.maxSchedules} schedules (${Math.round(frac * 100)}%)  ${rate}/s  ${(p.elapsedMs / 1000).toFixed(1)} s${eta !== undefined ? `  ETA ${eta} s` : ''}`;
+    // Whichever ends the run first: the schedule limit or the time budget. An exhaustive
+    // search may also end sooner, when the space is covered: its ETA is an upper bound.
+    const bySchedules = rate > 0 ? (p.maxSchedules - p.schedules) / rate : Number.POSITIVE_INFINITY;
+    const byBudget = (p.budgetMs - p.elapsedMs) / 1000;
+    const eta = Math.max(0, Math.round(Math.min(bySchedules, byBudget)));
+    const frac = Math.min(1, Math.max(p.schedules / p.maxSchedules, p.elapsedMs / p.budgetMs));
+    const classes = p.classes !== undefined ? `  ${p.classes} classes` : '';
+    const bound = p.classes !== undefined ? '≤ ' : '';
+    const text = `${p.scenario}:${p.variant}  ${p.schedules} schedules  ${rate}/s${classes}  ${(p.elapsedMs / 1000).toFixed(1)} s  ETA ${bound}${eta} s`;
     if (this.io.isTTY) {
       const width = 24;
       const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');

@@ -1,10 +1,11 @@
-import { concat, defer, filter, lastValueFrom, map, type Observable, of, toArray } from 'rxjs';
+import { concat, defer, filter, finalize, lastValueFrom, map, Observable, of, toArray } from 'rxjs';
 import { ModelError, UsageError } from '../model/errors.ts';
 import type { CheckReport, VariantReport } from '../report/variant-report.ts';
 import type { AnyScenario, ParamValue } from '../scenario/define-scenario.ts';
 import { instantiate, variantNames } from '../scenario/instance.ts';
 import { VERSION } from '../version.ts';
 import { type CheckEvent, type CheckOptions, checkVariant$, DEFAULTS } from './check.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 /** One thing to check: a scenario, optionally one of its variants, with parameter overrides. */
 export interface CheckTarget {
@@ -25,6 +26,23 @@ export function checkTargets$(
   targets: readonly (CheckTarget | FailedTarget)[],
   options: CheckOptions = {},
 ): Observable<CheckEvent> {
+  return new Observable<CheckEvent>((sub) => {
+    // One pool for the whole run; scenarios that exist only in memory run in process.
+    const workers = options.workers ?? DEFAULTS.workers;
+    const fromFiles = targets.some((t) => 'scenario' in t && t.file);
+    const pool = workers > 1 && fromFiles ? new WorkerPool(workers) : undefined;
+    const s = variants$(targets, options, pool)
+      .pipe(finalize(() => void pool?.close()))
+      .subscribe(sub);
+    return () => s.unsubscribe();
+  });
+}
+
+function variants$(
+  targets: readonly (CheckTarget | FailedTarget)[],
+  options: CheckOptions,
+  pool: WorkerPool | undefined,
+): Observable<CheckEvent> {
   const runs: Observable<CheckEvent>[] = [];
   for (const t of targets) {
     if ('error' in t) {
@@ -37,7 +55,7 @@ export function checkTargets$(
         defer(() => {
           if (options.signal?.aborted) return of<CheckEvent>();
           try {
-            return checkVariant$(instantiate(t.scenario, v, t.params), t.file, options);
+            return checkVariant$(instantiate(t.scenario, v, t.params), t.file, options, pool);
           } catch (e) {
             if (e instanceof ModelError) return of(errorEvent(t.scenario.name, v, e, options));
             throw e;
@@ -71,10 +89,16 @@ function errorEvent(scenario: string, variant: string, e: ModelError, options: C
   };
 }
 
-export function summarize(results: readonly VariantReport[]): CheckReport {
+export function summarize(results: readonly VariantReport[], interrupted = false): CheckReport {
   const error = results.some((r) => r.verdict === 'error');
   const ok = results.every((r) => r.ok);
-  return { tool: { name: 'vcpusim', version: VERSION }, ok, exitCode: error ? 3 : ok ? 0 : 1, results };
+  return {
+    tool: { name: 'vcpusim', version: VERSION },
+    ok,
+    exitCode: error ? 3 : ok ? 0 : 1,
+    ...(interrupted ? { interrupted } : {}),
+    results,
+  };
 }
 
 /**

@@ -5,18 +5,33 @@ import { makeTrace, type TraceFile, writeTrace } from '../report/trace-file.ts';
 import type { VariantReport } from '../report/variant-report.ts';
 import type { StepRecord } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
-import { RandomStrategy } from '../strategies/random.ts';
-import type { Strategy } from '../strategies/strategy.ts';
-import { checkDeterminism, type ExecutionResult, runExecution } from './run-execution.ts';
+import { DporSearch } from '../strategies/dpor.ts';
+import { PortfolioSearch } from '../strategies/portfolio.ts';
+import { PreemptionBoundedSearch } from '../strategies/preemption-bounded.ts';
+import { SamplingSearch } from '../strategies/sampling-search.ts';
+import { MultiRootSearch, shardRoots } from '../strategies/shard.ts';
+import { type ExploreOutcome, explore } from './explore.ts';
+import { checkDeterminism } from './run-execution.ts';
+import type { Search } from './search.ts';
+import { shrink } from './shrink.ts';
+import type { WorkerPool } from './worker-pool.ts';
 
-export type StrategyName = 'random';
-export const STRATEGIES: readonly StrategyName[] = ['random'];
+export type StrategyName = 'portfolio' | 'dpor' | 'pct' | 'random';
+export const STRATEGIES: readonly StrategyName[] = ['portfolio', 'dpor', 'pct', 'random'];
 
 export interface CheckOptions {
   readonly strategy?: StrategyName;
   readonly maxSchedules?: number;
   readonly budgetMs?: number;
   readonly seed?: number;
+  /** PCT's bug depth d (`--pct-depth`). */
+  readonly pctDepth?: number;
+  /** Bound the exhaustive search to this many preemptions (iterative deepening from 0). */
+  readonly preemptions?: number;
+  /** Run only the i-th (1-based) of n disjoint parts of the search. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** Worker threads; 1 runs in process. */
+  readonly workers?: number;
   /** Where to write counterexample traces; null writes none. Default `.vcpusim/traces`. */
   readonly traceDir?: string | null;
   /** Progress events at most this often. */
@@ -25,10 +40,12 @@ export interface CheckOptions {
 }
 
 export const DEFAULTS = {
-  strategy: 'random' as StrategyName,
-  maxSchedules: 1000,
+  strategy: 'portfolio' as StrategyName,
+  maxSchedules: 100_000,
   budgetMs: 30_000,
   seed: 0,
+  pctDepth: 3,
+  workers: 1,
   progressMs: 500,
 };
 
@@ -36,6 +53,8 @@ export interface Progress {
   readonly scenario: string;
   readonly variant: string;
   readonly schedules: number;
+  /** Mazurkiewicz traces covered so far, under DPOR. */
+  readonly classes?: number;
   readonly maxSchedules: number;
   readonly budgetMs: number;
   readonly steps: number;
@@ -49,157 +68,238 @@ export type CheckEvent =
   | {
       readonly type: 'bug';
       readonly instance: ScenarioInstance;
-      readonly result: ExecutionResult;
       readonly records: readonly StepRecord[];
       readonly trace: TraceFile;
     }
   | { readonly type: 'done'; readonly report: VariantReport };
 
-function makeStrategy(name: StrategyName, seed: number): Strategy {
-  switch (name) {
-    case 'random':
-      return new RandomStrategy(seed);
+function makeSearch(
+  instance: ScenarioInstance,
+  o: typeof DEFAULTS & Pick<CheckOptions, 'preemptions' | 'shard'>,
+): Search {
+  if (o.preemptions !== undefined) {
+    if (o.shard && o.shard.count > 1) throw new UsageError('--preemptions cannot be combined with --shard');
+    return new PreemptionBoundedSearch(o.preemptions);
   }
+  const sharded = o.shard && o.shard.count > 1 ? o.shard : undefined;
+  const exhaustive = () => (sharded ? new MultiRootSearch(shardRoots(instance, sharded)) : new DporSearch());
+  switch (o.strategy) {
+    case 'portfolio':
+      return new PortfolioSearch(o.seed, exhaustive(), sharded);
+    case 'dpor':
+      return exhaustive();
+    case 'pct':
+      return new SamplingSearch('pct', o.seed, o.pctDepth, sharded);
+    case 'random':
+      return new SamplingSearch('random', o.seed, 3, sharded);
+  }
+}
+
+/** The DPOR search inside a search, for its statistics. */
+function dporOf(search: Search): DporSearch | MultiRootSearch | undefined {
+  if (search instanceof DporSearch || search instanceof MultiRootSearch) return search;
+  if (search instanceof PortfolioSearch) return search.dpor;
+  return undefined;
 }
 
 /**
  * Explores one variant: executions under the strategy until the first bug, the schedule
- * limit, the time budget, or exhaustion. Runs in slices so progress and Ctrl-C get
- * through; the report is the same whatever the slicing.
+ * limit, the time budget, or exhaustion; then shrinks the bug's schedule and writes its
+ * trace. With a pool, executions run on worker threads; the report is the same.
  */
 export function checkVariant$(
   instance: ScenarioInstance,
   file: string | undefined,
   options: CheckOptions = {},
+  pool?: WorkerPool,
 ): Observable<CheckEvent> {
   return new Observable<CheckEvent>((sub) => {
-    let cancelled = false;
     const o = { ...DEFAULTS, ...stripUndefined(options) };
     const started = performance.now();
-    const strategy = makeStrategy(o.strategy, o.seed);
+    let search: Search;
+    try {
+      search = makeSearch(instance, o);
+    } catch (e) {
+      if (e instanceof ModelError) {
+        sub.next({ type: 'done', report: errorReportOf(instance, o, e) });
+        sub.complete();
+        return;
+      }
+      throw e;
+    }
+    const dpor = dporOf(search);
     const base = {
       scenario: instance.scenario.name,
       variant: instance.variant,
       expect: instance.expect,
-      strategy: strategy.name,
+      strategy: search.name,
       seed: o.seed,
       params: instance.params,
-    };
-    let schedules = 0;
-    let steps = 0;
-    const finish = (extra: Partial<VariantReport> & Pick<VariantReport, 'verdict'>) => {
-      const report: VariantReport = {
-        ...base,
-        ok: extra.verdict !== 'error' && extra.verdict === instance.expect,
-        exhaustive: strategy.exhausted,
-        interrupted: false,
-        schedules,
-        steps,
-        elapsedMs: Math.round(performance.now() - started),
-        ...extra,
-      };
-      sub.next({ type: 'done', report });
-      sub.complete();
-    };
-    const fail = (e: unknown) => {
-      if (e instanceof ModelError) finish({ verdict: 'error', error: { kind: e.kind, message: e.message } });
-      else sub.error(e);
+      ...(o.shard ? { shard: o.shard } : {}),
     };
     sub.next({ type: 'start', instance });
+    // Unsubscribing stops the exploration as Ctrl-C does.
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    options.signal?.addEventListener('abort', onAbort);
+    if (options.signal?.aborted) stop.abort();
     let lastProgress = started;
-    const slice = () => {
+    const run = async (): Promise<VariantReport> => {
+      let outcome: ExploreOutcome;
       try {
-        const sliceEnd = performance.now() + 50;
-        while (!cancelled) {
-          const t = performance.now();
-          if (options.signal?.aborted) return finish({ verdict: 'pass', interrupted: true });
-          if (schedules >= o.maxSchedules || t - started >= o.budgetMs || !strategy.begin(schedules)) {
-            return finish({ verdict: 'pass' });
-          }
-          const r = runExecution(instance, strategy, schedules);
-          schedules++;
-          steps += r.steps;
-          if (schedules === 1 && !r.bug) checkDeterminism(instance, r);
-          if (r.bug) return reportBug(r);
-          if (t - lastProgress >= o.progressMs) {
+        outcome = await explore(instance, search, {
+          maxSchedules: o.maxSchedules,
+          budgetMs: o.budgetMs,
+          signal: stop.signal,
+          pool:
+            pool && file
+              ? { pool, target: { file, variant: instance.variant, params: instance.params } }
+              : undefined,
+          onResult: (r, schedules) => {
+            if (schedules === 1 && !r.bug && !r.blocked) checkDeterminism(instance, r);
+            const t = performance.now();
+            if (t - lastProgress < o.progressMs) return;
             lastProgress = t;
             sub.next({
               type: 'progress',
               progress: {
                 ...base,
                 schedules,
+                classes: dpor?.complete,
                 maxSchedules: o.maxSchedules,
                 budgetMs: o.budgetMs,
-                steps,
+                steps: 0,
                 elapsedMs: t - started,
               },
             });
-          }
-          if (performance.now() >= sliceEnd) {
-            setImmediate(slice);
-            return;
-          }
-        }
+          },
+        });
       } catch (e) {
-        fail(e);
+        if (e instanceof ModelError) return errorReport(e);
+        throw e;
       }
+      const stats = {
+        ...base,
+        exhaustive: search.exhausted,
+        interrupted: outcome.stop === 'interrupted',
+        stoppedBy: outcome.stop,
+        schedules: outcome.schedules,
+        ...(dpor ? { classes: dpor.complete, blocked: dpor.blocked } : {}),
+        ...(search instanceof PreemptionBoundedSearch ? { preemptionBound: search.level } : {}),
+        steps: outcome.steps,
+      };
+      if (!outcome.bug) {
+        return {
+          ...stats,
+          verdict: 'pass',
+          ok: instance.expect === 'pass',
+          elapsedMs: Math.round(performance.now() - started),
+        };
+      }
+      return reportBug(outcome, stats);
     };
-    const reportBug = (r: ExecutionResult) => {
-      // Re-executing the bug's schedule both records the counterexample and checks determinism.
-      const again = checkDeterminism(instance, r);
+    const errorReport = (e: ModelError): VariantReport => ({
+      ...base,
+      verdict: 'error',
+      ok: false,
+      exhaustive: false,
+      interrupted: false,
+      schedules: 0,
+      steps: 0,
+      elapsedMs: Math.round(performance.now() - started),
+      error: { kind: e.kind, message: e.message },
+    });
+    const reportBug = (
+      outcome: ExploreOutcome,
+      stats: Omit<VariantReport, 'verdict' | 'ok' | 'elapsedMs'>,
+    ): VariantReport => {
+      const found = outcome.bug!;
+      const bug = found.bug!;
+      const small = shrink(instance, found.moves, bug);
+      // Re-executing the schedule both records the counterexample and checks determinism.
+      const again = checkDeterminism(instance, small);
       const trace = makeTrace({
         scenario: { name: instance.scenario.name, file, seed: instance.scenario.seed },
         variant: instance.variant,
         expect: instance.expect,
         params: instance.params,
-        settings: {
-          strategy: strategy.name,
-          seed: o.seed,
-          maxSchedules: o.maxSchedules,
-          budgetMs: o.budgetMs,
-        },
-        execution: r.index,
-        bug: r.bug,
-        traceHash: r.traceHash,
+        settings: { strategy: search.name, seed: o.seed, maxSchedules: o.maxSchedules, budgetMs: o.budgetMs },
+        execution: found.id,
+        bug: again.bug,
+        traceHash: again.traceHash,
         records: again.records,
       });
       let traceFile: string | undefined;
       let traceError: string | undefined;
       if (o.traceDir !== null) {
-        const file = join(
+        const path = join(
           o.traceDir ?? '.vcpusim/traces',
-          `${instance.scenario.name}.${instance.variant}.${r.traceHash.slice(0, 8)}.trace.json`,
+          `${instance.scenario.name}.${instance.variant}.${again.traceHash.slice(0, 8)}.trace.json`,
         );
         try {
-          writeTrace(file, trace);
-          traceFile = file;
+          writeTrace(path, trace);
+          traceFile = path;
         } catch (e) {
           // The bug stands even if its trace cannot be saved: report both.
           if (!(e instanceof UsageError)) throw e;
           traceError = e.message;
         }
       }
-      sub.next({ type: 'bug', instance, result: r, records: again.records, trace });
-      const b = r.bug!;
-      finish({
+      sub.next({ type: 'bug', instance, records: again.records, trace });
+      const b = again.bug ?? bug;
+      return {
+        ...stats,
         verdict: 'bug',
+        ok: instance.expect === 'bug',
+        elapsedMs: Math.round(performance.now() - started),
         kind: b.kind,
         message: b.message,
         actor: b.actor,
         invariant: b.invariant,
-        execution: r.index,
+        execution: outcome.schedules - 1,
         step: b.step,
-        length: r.steps,
-        traceHash: r.traceHash,
+        length: again.steps,
+        preemptions: small.preemptions,
+        found: { length: found.steps, preemptions: small.before.preemptions },
+        traceHash: again.traceHash,
         traceFile,
         traceError,
-      });
+      };
     };
-    setImmediate(slice);
+    let cancelled = false;
+    run().then(
+      (report) => {
+        if (cancelled) return;
+        sub.next({ type: 'done', report });
+        sub.complete();
+      },
+      (e) => sub.error(e),
+    );
     return () => {
       cancelled = true;
+      stop.abort();
+      options.signal?.removeEventListener('abort', onAbort);
     };
   });
+}
+
+function errorReportOf(instance: ScenarioInstance, o: typeof DEFAULTS, e: ModelError): VariantReport {
+  return {
+    scenario: instance.scenario.name,
+    variant: instance.variant,
+    expect: instance.expect,
+    strategy: o.strategy,
+    seed: o.seed,
+    params: instance.params,
+    verdict: 'error',
+    ok: false,
+    exhaustive: false,
+    interrupted: false,
+    schedules: 0,
+    steps: 0,
+    elapsedMs: 0,
+    error: { kind: e.kind, message: e.message },
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

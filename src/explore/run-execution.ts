@@ -95,7 +95,10 @@ export function replayMoves(
  * machine read something the scheduler does not control (Math.random, Date.now, a
  * global): reported with the first step that differs.
  */
-export function checkDeterminism(instance: ScenarioInstance, first: ExecutionResult): ExecutionResult {
+export function checkDeterminism(
+  instance: ScenarioInstance,
+  first: Pick<ExecutionResult, 'moves'> & Partial<Pick<ExecutionResult, 'stepHashes' | 'traceHash'>>,
+): ExecutionResult {
   const where = `scenario '${instance.scenario.name}' variant '${instance.variant}'`;
   const advice = 'machines must not use Math.random, Date.now or shared globals: use choose() and now()';
   const again = (): ExecutionResult => {
@@ -119,9 +122,16 @@ export function checkDeterminism(instance: ScenarioInstance, first: ExecutionRes
     return -1;
   };
   const diffs = [
-    firstDiff(first.stepHashes, second.stepHashes),
+    first.stepHashes ? firstDiff(first.stepHashes, second.stepHashes) : -1,
+    firstDiff(second.stepHashes, third.stepHashes),
     firstDiff(second.contextHashes, third.contextHashes),
   ].filter((i) => i >= 0);
+  if (diffs.length === 0 && first.traceHash !== undefined && first.traceHash !== second.traceHash) {
+    throw new ModelError(
+      'nondeterminism',
+      `${where} is not deterministic: the same decisions, executed again, give a different trace hash; ${advice}`,
+    );
+  }
   if (diffs.length) {
     const i = Math.min(...diffs);
     const rec = second.records[i - 1];

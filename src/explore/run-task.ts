@@ -1,6 +1,7 @@
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { DporBranch } from '../strategies/dpor-branch.ts';
 import { PctStrategy } from '../strategies/pct.ts';
+import { BoundedBranch } from '../strategies/preemption-bounded.ts';
 import { RandomStrategy } from '../strategies/random.ts';
 import type { Strategy } from '../strategies/strategy.ts';
 import { runExecution } from './run-execution.ts';
@@ -22,6 +23,9 @@ export function runTask(instance: ScenarioInstance, id: number, task: Task): Tas
     case 'dpor':
       strategy = new DporBranch(task);
       break;
+    case 'bounded':
+      strategy = new BoundedBranch(task);
+      break;
   }
   strategy.begin(index);
   const r = runExecution(instance, strategy, index);
@@ -37,5 +41,6 @@ export function runTask(instance: ScenarioInstance, id: number, task: Task): Tas
   if (strategy instanceof DporBranch) {
     return { ...base, footprints: strategy.footprints, fresh: strategy.fresh, waiting: r.waiting };
   }
+  if (strategy instanceof BoundedBranch) return { ...base, enabled: strategy.enabled };
   return base;
 }

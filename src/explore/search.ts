@@ -1,6 +1,7 @@
-import type { Bug, Footprint } from '../runtime/step.ts';
+import type { Bug, Footprint, Move } from '../runtime/step.ts';
 import type { DporBranchTaskWithIndex } from '../strategies/dpor.ts';
 import type { FreshNode } from '../strategies/dpor-branch.ts';
+import type { BoundedTask } from '../strategies/preemption-bounded.ts';
 
 /**
  * One execution to run, described by plain data so that it can run in process or on a
@@ -15,7 +16,8 @@ export type Task =
       readonly depth: number;
       readonly maxSteps: number;
     }
-  | DporBranchTaskWithIndex;
+  | DporBranchTaskWithIndex
+  | BoundedTask;
 
 export interface TaskResult {
   readonly id: number;
@@ -29,6 +31,8 @@ export interface TaskResult {
   readonly footprints?: readonly Footprint[];
   readonly fresh?: readonly FreshNode[];
   readonly waiting?: readonly Footprint[];
+  /** Preemption-bounded search: the enabled moves before every step. */
+  readonly enabled?: readonly (readonly Move[])[];
 }
 
 /**

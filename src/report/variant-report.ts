@@ -16,7 +16,19 @@ export interface VariantReport {
   readonly strategy: string;
   readonly seed: number;
   readonly params: Readonly<Record<string, ParamValue>>;
+  /** Under `--shard i/n`: which part of the search this report covers. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** In a merged report: how many shards it joins. */
+  readonly shards?: { readonly count: number; readonly merged: number };
+  /** Under `--preemptions N`: the bound of the last level explored. */
+  readonly preemptionBound?: number;
+  /** Why exploration ended: exhausted, bug, max-schedules, budget or interrupted. */
+  readonly stoppedBy?: string;
+  /** Executions judged (complete and blocked). */
   readonly schedules: number;
+  /** Under DPOR: Mazurkiewicz traces explored, and executions abandoned by sleep sets. */
+  readonly classes?: number;
+  readonly blocked?: number;
   readonly steps: number;
   readonly elapsedMs: number;
   /** The fields below are present when verdict is `bug`. */
@@ -27,8 +39,10 @@ export interface VariantReport {
   /** Which execution found it (0-based) and at which step. */
   readonly execution?: number;
   readonly step?: number;
-  /** Steps in the counterexample (no shrinking yet: the execution's own length). */
+  /** Steps and preemptions in the shrunk counterexample, and in the schedule as found. */
   readonly length?: number;
+  readonly preemptions?: number;
+  readonly found?: { readonly length: number; readonly preemptions: number };
   readonly traceHash?: string;
   readonly traceFile?: string;
   /** Why the trace file could not be written, when it could not. */
@@ -42,5 +56,7 @@ export interface CheckReport {
   readonly ok: boolean;
   /** 0 all verdicts as expected, 1 some verdict not as expected, 3 a scenario failed to load or run. */
   readonly exitCode: 0 | 1 | 3;
+  /** Ctrl-C stopped the run: the results are what was found until then. */
+  readonly interrupted?: boolean;
   readonly results: readonly VariantReport[];
 }

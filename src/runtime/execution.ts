@@ -375,11 +375,19 @@ export class Execution {
           };
         }
         case 'release': {
+          const exclusive = this.locks.holders(o.lock)[0] === actor && this.locks.isExclusive(o.lock);
           if (!this.locks.release(o.lock, actor))
             this.fail(h, 'bad-operation', `releases lock '${o.lock}', which it does not hold`);
           return {
             what: `release ${o.lock}`,
-            footprint: { actor, object: { type: 'lock', name: o.lock, access: 'release' } },
+            footprint: {
+              actor,
+              object: {
+                type: 'lock',
+                name: o.lock,
+                access: exclusive ? 'release-exclusive' : 'release-shared',
+              },
+            },
             complete: true,
           };
         }

@@ -34,10 +34,9 @@ export function parseMoveKey(key: string): Move | undefined {
  * - memory: overlapping bytes, at least one write;
  * - mailbox: a delivery from an actor's mailbox against a send into it (sends from
  *   different senders go to different FIFO channels and commute);
- * - lock: two acquisitions, at least one exclusive; a release against a tryAcquire (whose
- *   result it changes) or an observation. A release does not conflict with a blocking
- *   acquire: the acquire can only follow it, and the race that matters is with the
- *   earlier acquisition (as "may be co-enabled" in Flanagan and Godefroid, POPL 2005);
+ * - lock: two acquisitions (or tryAcquires), at least one exclusive; a release against the
+ *   acquisitions it can let through (an exclusive holder's release against all of them, a
+ *   shared holder's against exclusive ones) and against observations;
  * - clock: every `now` is ordered;
  * - actor: a step that changes an actor's snapshot writes it; an invariant that looks at
  *   the snapshot reads it.
@@ -50,7 +49,14 @@ export type FootprintObject =
   | { readonly type: 'actor'; readonly name: string; readonly write: boolean };
 
 /** `try-*`: a tryAcquire; `observe`: an invariant reading the holders. */
-export type LockAccess = 'shared' | 'exclusive' | 'try-shared' | 'try-exclusive' | 'release' | 'observe';
+export type LockAccess =
+  | 'shared'
+  | 'exclusive'
+  | 'try-shared'
+  | 'try-exclusive'
+  | 'release-shared'
+  | 'release-exclusive'
+  | 'observe';
 
 export interface Footprint {
   readonly actor: string;
@@ -102,7 +108,10 @@ function conflict(x: FootprintObject, y: FootprintObject): boolean {
 
 function lockConflict(a: LockAccess, b: LockAccess): boolean {
   if (a === 'observe' || b === 'observe') return a !== b;
-  if (a === 'release' || b === 'release') return a.startsWith('try') || b.startsWith('try');
+  const ra = a.startsWith('release');
+  const rb = b.startsWith('release');
+  if (ra && rb) return false;
+  // Any two of: an acquisition (try or not), a release; at least one exclusive.
   return a.endsWith('exclusive') || b.endsWith('exclusive');
 }
 

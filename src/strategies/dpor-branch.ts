@@ -9,12 +9,14 @@ export interface Sleeper {
 }
 
 /**
- * One DPOR execution: follow `prefix`, then keep taking the first enabled move that is not
- * asleep. `sleep` is the sleep set after the prefix; with `filterLast` it is still to be
+ * One DPOR execution: follow `prefix`, then the `hint` where it can, then keep taking the
+ * first enabled move that is not asleep. `sleep` is the sleep set after the prefix; with `filterLast` it is still to be
  * filtered by the footprint of the prefix's last step (the backtrack move being tried).
  */
 export interface DporBranchTask {
   readonly prefix: readonly string[];
+  /** Moves to prefer after the prefix, in order, where enabled and awake. */
+  readonly hint: readonly string[];
   readonly sleep: readonly Sleeper[];
   readonly filterLast: boolean;
 }
@@ -37,6 +39,7 @@ export class DporBranch implements Strategy {
   readonly footprints: Footprint[] = [];
   readonly fresh: FreshNode[] = [];
   private arrival: readonly Sleeper[] | undefined;
+  private hintAt = 0;
 
   constructor(private readonly task: DporBranchTask) {
     if (task.prefix.length === 0) this.arrival = task.sleep;
@@ -58,7 +61,14 @@ export class DporBranch implements Strategy {
       );
     }
     const sleep = this.arrival ?? [];
-    const first = enabled.find((m) => !sleep.some((s) => s.key === moveKey(m)));
+    const awake = (m: Move) => !sleep.some((s) => s.key === moveKey(m));
+    let first: Move | undefined;
+    const hint = this.task.hint;
+    while (!first && this.hintAt < hint.length) {
+      const want = hint[this.hintAt++];
+      first = enabled.find((m) => moveKey(m) === want && awake(m));
+    }
+    first ??= enabled.find(awake);
     if (first) this.fresh.push({ enabled, sleep });
     return first;
   }

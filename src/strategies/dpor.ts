@@ -1,6 +1,6 @@
 import { HappensBefore } from '../explore/happens-before.ts';
 import type { Search, TaskResult } from '../explore/search.ts';
-import { type Footprint, type Move, moveKey } from '../runtime/step.ts';
+import { dependent, type Footprint, type Move, moveKey } from '../runtime/step.ts';
 import { DporBranch, type Sleeper } from './dpor-branch.ts';
 import type { ExecutionSummary, Strategy } from './strategy.ts';
 
@@ -18,6 +18,8 @@ interface Node {
   readonly sleep: readonly Sleeper[];
   /** Actors to explore from here, in the order they were added. */
   readonly backtrack: string[];
+  /** For a backtrack move added by a race: the rest of the reversed race to follow after it. */
+  readonly hints: Map<string, readonly string[]>;
   /** Moves explored from here, in order, with the footprints they had. */
   readonly done: Sleeper[];
   /** The move the current path takes here. */
@@ -57,10 +59,21 @@ export class DporSearch implements Search {
 
   constructor(private readonly root: DporRoot = { moves: [], sleep: [] }) {}
 
+  /** Executions handed out so far. */
+  get handedOut(): number {
+    return this.nextId;
+  }
+
   next(): { id: number; task: DporBranchTaskWithIndex } | undefined {
     if (this.first === 'new') {
       this.first = 'inflight';
-      return this.hand({ prefix: this.root.moves, sleep: this.root.sleep, filterLast: false, depth: -1 });
+      return this.hand({
+        prefix: this.root.moves,
+        hint: [],
+        sleep: this.root.sleep,
+        filterLast: false,
+        depth: -1,
+      });
     }
     for (let d = this.nodes.length - 1; d >= this.root.moves.length; d--) {
       const node = this.nodes[d];
@@ -70,7 +83,8 @@ export class DporSearch implements Search {
       const id = this.nextId;
       node.inflight = { key, id };
       const prefix = [...this.nodes.slice(0, d).map((n) => n.taken), key];
-      return this.hand({ prefix, sleep: [...node.sleep, ...node.done], filterLast: true, depth: d });
+      const hint = node.hints.get(key) ?? [];
+      return this.hand({ prefix, hint, sleep: [...node.sleep, ...node.done], filterLast: true, depth: d });
     }
     return undefined;
   }
@@ -113,13 +127,14 @@ export class DporSearch implements Search {
         enabled: f.enabled,
         sleep: f.sleep,
         backtrack: [actor],
+        hints: new Map(),
         done: [{ key: moves[k], footprint: fps[k] }],
         taken: moves[k],
       };
     }
     if (result.blocked) this.blocked++;
     else this.complete++;
-    this.addBacktracks(fps, result.waiting ?? []);
+    this.addBacktracks(moves, fps, result.waiting ?? []);
   }
 
   /**
@@ -127,32 +142,78 @@ export class DporSearch implements Search {
    * after the last: reversing them with the holder's acquisition is how the other lock
    * order (and the run without the deadlock) gets explored.
    */
-  private addBacktracks(footprints: readonly Footprint[], waiting: readonly Footprint[]): void {
+  private addBacktracks(
+    moves: readonly string[],
+    footprints: readonly Footprint[],
+    waiting: readonly Footprint[],
+  ): void {
     const n = footprints.length;
-    const hb = new HappensBefore([...footprints, ...waiting]);
-    for (const [i, j] of hb.races()) {
-      if (i < this.root.moves.length || i >= n) continue;
+    const all = [...footprints, ...waiting];
+    const hb = new HappensBefore(all);
+    for (const race of hb.races()) {
+      const j = race[1];
+      const i = this.lockRace(all, race[0], j);
+      if (i === undefined || i < this.root.moves.length || i >= n) continue;
+      if (j < n && delivers(moves, footprints, i, j)) continue;
       const node = this.nodes[i];
-      const candidates = this.initials(hb, i, j, n).filter((a) => node.enabled.some((m) => m.actor === a));
-      // Not reversible (step i enabled step j), or already scheduled: nothing to add.
-      if (candidates.length === 0 || candidates.some((a) => node.backtrack.includes(a))) continue;
-      const awake = candidates.find((a) =>
-        node.enabled.some((m) => m.actor === a && !node.sleep.some((s) => s.key === moveKey(m))),
+      const v = this.reversal(hb, i, j, n);
+      const candidates = this.initials(hb, v).filter((x) =>
+        node.enabled.some((m) => m.actor === hb.actors[hb.actorOf[x]]),
       );
-      node.backtrack.push(awake ?? candidates[0]);
+      const actor = (x: number) => hb.actors[hb.actorOf[x]];
+      // Not reversible (step i enabled step j), or already scheduled: nothing to add.
+      if (candidates.length === 0 || candidates.some((x) => node.backtrack.includes(actor(x)))) continue;
+      const pick =
+        candidates.find((x) =>
+          node.enabled.some((m) => m.actor === actor(x) && !node.sleep.some((s) => s.key === moveKey(m))),
+        ) ?? candidates[0];
+      node.backtrack.push(actor(pick));
+      // Follow the reversed race after the new move (its rest, as a wakeup sequence does
+      // in optimal DPOR), so the branch reaches the reversal instead of falling asleep.
+      const key = pick < n ? moves[pick] : undefined;
+      if (key && node.enabled.some((m) => moveKey(m) === key) && !node.hints.has(key)) {
+        node.hints.set(
+          key,
+          v.filter((x) => x !== pick && x < n).map((x) => moves[x]),
+        );
+      }
     }
   }
 
   /**
-   * I(v) for v = the steps after i that do not follow i, then j: the actors whose first
-   * step in v follows no other step of v, in the order they appear.
+   * A blocking acquisition can only follow the release it waited for, so that race is
+   * never reversed as such: the one to reverse is with the acquisition the release ends
+   * (as Nidhugg does for mutexes). Other races are returned unchanged.
    */
-  private initials(hb: HappensBefore, i: number, j: number, n: number): string[] {
+  private lockRace(fps: readonly Footprint[], i: number, j: number): number | undefined {
+    const a = fps[i].object;
+    const b = fps[j].object;
+    if (a?.type !== 'lock' || b?.type !== 'lock' || !a.access.startsWith('release')) return i;
+    if (b.access !== 'shared' && b.access !== 'exclusive') return i;
+    for (let k = i - 1; k >= 0; k--) {
+      const o = fps[k].object;
+      if (fps[k].actor !== fps[i].actor || o?.type !== 'lock' || o.name !== a.name) continue;
+      if (o.access.startsWith('release')) return undefined;
+      return dependent(fps[k], fps[j]) ? k : undefined;
+    }
+    return undefined;
+  }
+
+  /** v = the steps after i that do not follow i, then j. */
+  private reversal(hb: HappensBefore, i: number, j: number, n: number): number[] {
     const v: number[] = [];
     for (let k = i + 1; k < Math.min(j, n); k++) if (!hb.before(i, k)) v.push(k);
     v.push(j);
+    return v;
+  }
+
+  /**
+   * I(v): for each actor whose first step in v follows no other step of v, that step, in
+   * the order they appear.
+   */
+  private initials(hb: HappensBefore, v: readonly number[]): number[] {
     const seen = new Set<number>();
-    const out: string[] = [];
+    const out: number[] = [];
     for (let x = 0; x < v.length; x++) {
       const k = v[x];
       const a = hb.actorOf[k];
@@ -160,7 +221,7 @@ export class DporSearch implements Search {
       seen.add(a);
       let first = true;
       for (let y = 0; y < x && first; y++) if (hb.before(v[y], k)) first = false;
-      if (first) out.push(hb.actors[a]);
+      if (first) out.push(k);
     }
     return out;
   }
@@ -188,6 +249,8 @@ export interface DporBranchTaskWithIndex {
   readonly prefix: readonly string[];
   readonly sleep: readonly Sleeper[];
   readonly filterLast: boolean;
+  /** Moves to follow after the prefix, where enabled and awake. */
+  readonly hint: readonly string[];
   /** The node whose backtrack move the task tries (-1: the first execution). */
   readonly depth: number;
 }
@@ -247,4 +310,22 @@ export class DporStrategy implements Strategy {
       waiting: summary.waiting,
     });
   }
+}
+
+/** Does step j deliver the very message step i sent? Then j cannot come first: no race to reverse. */
+function delivers(moves: readonly string[], fps: readonly Footprint[], i: number, j: number): boolean {
+  const a = fps[i].object;
+  const b = fps[j].object;
+  if (a?.type !== 'mailbox' || a.op !== 'send' || b?.type !== 'mailbox' || b.op !== 'deliver') return false;
+  const sender = fps[i].actor;
+  const channel = `${a.owner}<${sender}`;
+  if (moves[j] !== channel) return false;
+  let sent = 0;
+  for (let k = 0; k < i; k++) {
+    const o = fps[k].object;
+    if (fps[k].actor === sender && o?.type === 'mailbox' && o.op === 'send' && o.owner === a.owner) sent++;
+  }
+  let delivered = 0;
+  for (let k = 0; k < j; k++) if (moves[k] === channel) delivered++;
+  return delivered === sent;
 }

@@ -1,6 +1,7 @@
 import type { Search, Task, TaskResult } from '../explore/search.ts';
 import { DporSearch } from './dpor.ts';
 import { SamplingSearch } from './sampling-search.ts';
+import type { MultiRootSearch, Shard } from './shard.ts';
 
 /**
  * The default strategy (DESIGN §2, after Coyote's portfolio): exhaustive DPOR first;
@@ -11,15 +12,17 @@ import { SamplingSearch } from './sampling-search.ts';
  */
 export class PortfolioSearch implements Search {
   readonly name = 'portfolio';
-  readonly dpor = new DporSearch();
   private readonly sampling: SamplingSearch;
   private slot = 0;
 
   constructor(
     seed: number,
+    /** The exhaustive part: DPOR from the root, or a shard's parts of it. */
+    readonly dpor: DporSearch | MultiRootSearch = new DporSearch(),
+    shard?: Shard,
     private readonly dporFirst = 2000,
   ) {
-    this.sampling = new SamplingSearch('mixed', seed);
+    this.sampling = new SamplingSearch('mixed', seed, 3, shard);
   }
 
   get exhausted(): boolean {

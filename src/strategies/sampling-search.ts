@@ -1,4 +1,5 @@
 import type { Search, Task, TaskResult } from '../explore/search.ts';
+import type { Shard } from './shard.ts';
 
 /**
  * Random and PCT search: execution i is task i, independent of every other one, judged
@@ -16,19 +17,22 @@ export class SamplingSearch implements Search {
     readonly name: 'random' | 'pct' | 'mixed',
     private readonly seed: number,
     private readonly depth = 3,
+    /** Under `--shard i/n`, execution j of this shard is execution j·n + i − 1 of the whole. */
+    private readonly shard: Shard = { index: 1, count: 1 },
   ) {}
 
   next(): { id: number; task: Task } | undefined {
-    const index = this.issued;
-    if (this.name !== 'random' && index > 0 && this.firstLength === undefined) return undefined;
+    const id = this.issued;
+    if (this.name !== 'random' && id > 0 && this.firstLength === undefined) return undefined;
     this.issued++;
+    const index = id * this.shard.count + this.shard.index - 1;
     const maxSteps = Math.max(1, this.firstLength ?? 100);
     const depth = this.name === 'mixed' ? (index % 4) + 1 : this.depth;
     const task: Task =
       this.name === 'random' || depth === 4
         ? { kind: 'random', seed: this.seed, index }
         : { kind: 'pct', seed: this.seed, index, depth, maxSteps };
-    return { id: index, task };
+    return { id, task };
   }
 
   awaiting(): number {

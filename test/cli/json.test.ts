@@ -24,6 +24,7 @@ describe('--json output (DESIGN §3)', () => {
         'verdict',
         'exhaustive',
         'schedules',
+        'classes',
         'steps',
         'elapsedMs',
       ]) {
@@ -33,8 +34,13 @@ describe('--json output (DESIGN §3)', () => {
       if (v.verdict === 'bug') {
         for (const k of ['kind', 'message', 'traceFile', 'traceHash', 'length']) expect(v).toHaveProperty(k);
         expect(v.length).toBeGreaterThan(0);
+      } else if (v.exhaustive) {
+        // A one-vCPU program has one interleaving: DPOR covers it in one execution.
+        expect(v.classes).toBe(v.schedules);
+        expect(v.schedules).toBeLessThan(20);
       } else {
         expect(v.schedules).toBe(20);
+        expect(v.stoppedBy).toBe('max-schedules');
       }
     }
   });

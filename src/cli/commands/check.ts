@@ -5,6 +5,7 @@ import {
   type FailedTarget,
   summarize,
 } from '../../explore/check-targets.ts';
+import { defaultWorkers } from '../../explore/worker-pool.ts';
 import { ModelError, UsageError } from '../../model/errors.ts';
 import { formatSteps } from '../../report/counterexample.ts';
 import type { VariantReport } from '../../report/variant-report.ts';
@@ -19,6 +20,10 @@ export interface CheckArgs {
   readonly strategy?: string;
   readonly maxSchedules?: number;
   readonly budgetMs?: number;
+  readonly workers?: number;
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly preemptions?: number;
+  readonly pctDepth?: number;
   readonly seed?: number;
   readonly params: readonly string[];
   readonly json: boolean;
@@ -58,8 +63,17 @@ async function resolveTargets(a: CheckArgs): Promise<(CheckTarget | FailedTarget
 /** `vcpusim check`: explore each variant and compare the verdict with its `expect`. */
 export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
   if (a.strategy !== undefined && !STRATEGIES.includes(a.strategy as StrategyName)) {
+    throw new UsageError(`--strategy ${a.strategy}: unknown (strategies: ${STRATEGIES.join(', ')})`);
+  }
+  if (a.pctDepth !== undefined && a.strategy !== 'pct') {
+    throw new UsageError('--pct-depth applies to --strategy pct (portfolio rotates depths 1 to 3 itself)');
+  }
+  if (a.preemptions !== undefined && a.shard && a.shard.count > 1) {
+    throw new UsageError('--preemptions cannot be combined with --shard');
+  }
+  if (a.preemptions !== undefined && a.strategy !== undefined && a.strategy !== 'dpor') {
     throw new UsageError(
-      `--strategy ${a.strategy}: not available in this version (available: ${STRATEGIES.join(', ')}; dpor, pct and portfolio are planned)`,
+      '--preemptions bounds the exhaustive search: use it with --strategy dpor (or alone)',
     );
   }
   const targets = await resolveTargets(a);
@@ -76,6 +90,10 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
     strategy: a.strategy as StrategyName | undefined,
     maxSchedules: a.maxSchedules,
     budgetMs: a.budgetMs,
+    workers: a.workers ?? defaultWorkers(),
+    shard: a.shard,
+    preemptions: a.preemptions,
+    pctDepth: a.pctDepth,
     seed: a.seed,
     signal: controller.signal,
     progressMs: io.isTTY ? 250 : 10_000,
@@ -105,7 +123,7 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
     process.off('SIGINT', onSigint);
     progress.clear();
   }
-  const summary = summarize(reports);
+  const summary = summarize(reports, controller.signal.aborted);
   if (a.json) io.out(JSON.stringify(summary, null, 2));
   else {
     const bad = reports.filter((r) => !r.ok).length;
@@ -131,9 +149,14 @@ function printReport(
   }
   const expect = `expected ${r.expect}`;
   if (r.verdict === 'pass') {
-    const how = r.exhaustive ? 'exhaustive' : `not exhaustive: ${r.strategy}, seed ${r.seed}`;
+    const how = r.exhaustive
+      ? 'exhaustive'
+      : r.preemptionBound !== undefined
+        ? `complete up to ${r.preemptionBound} preemptions`
+        : `not exhaustive: ${r.strategy}, seed ${r.seed}${r.stoppedBy ? `, stopped by ${r.stoppedBy}` : ''}`;
+    const classes = r.classes !== undefined ? ` (${r.classes} classes)` : '';
     io.out(
-      `${mark} ${name}  pass (${expect})  no bug in ${r.schedules} schedules, ${r.steps} steps, ${secs} (${how})${r.interrupted ? ' [interrupted]' : ''}`,
+      `${mark} ${name}  pass (${expect})  no bug in ${r.schedules} schedules${classes}, ${r.steps} steps, ${secs} (${how})${r.interrupted ? ' [interrupted]' : ''}`,
     );
     return;
   }
@@ -141,6 +164,11 @@ function printReport(
   io.out(
     `      found in schedule ${(r.execution ?? 0) + 1} of ${r.schedules}, at step ${r.step}, after ${secs}`,
   );
+  if (r.found) {
+    io.out(
+      `      shrunk from ${r.found.length} steps and ${r.found.preemptions} preemptions to ${r.length} steps and ${r.preemptions} preemptions`,
+    );
+  }
   if (records && (showTraces || !r.ok)) {
     io.out(`      counterexample (${records.length} steps):`);
     io.out(formatSteps(records, '      '));

@@ -1,0 +1,37 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { ModelError } from '../model/errors.ts';
+import type { TaskResult } from './search.ts';
+import type { WorkerReply, WorkerRequest } from './worker.ts';
+
+/**
+ * A piscina pool of worker threads that run executions (DESIGN §2, "Worker threads").
+ * Workers load TypeScript through tsx, as the main thread does (worker-entry.mjs).
+ */
+export class WorkerPool {
+  private readonly pool: Piscina<WorkerRequest, WorkerReply>;
+
+  constructor(readonly size: number) {
+    this.pool = new Piscina({
+      filename: new URL('./worker-entry.mjs', import.meta.url).href,
+      minThreads: size,
+      maxThreads: size,
+      idleTimeout: 60_000,
+    });
+  }
+
+  async run(req: WorkerRequest): Promise<TaskResult> {
+    const reply = await this.pool.run(req);
+    if (reply.ok) return reply.result;
+    throw new ModelError(reply.kind, reply.message, reply.where);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** The default worker count: one per core. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
