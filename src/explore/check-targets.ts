@@ -30,7 +30,8 @@ export function checkTargets$(
     // One pool for the whole run; scenarios that exist only in memory run in process.
     const workers = options.workers ?? DEFAULTS.workers;
     const fromFiles = targets.some((t) => 'scenario' in t && t.file);
-    const pool = workers > 1 && fromFiles ? new WorkerPool(workers) : undefined;
+    // The main thread runs executions too: n workers are the main thread and n - 1 in the pool.
+    const pool = workers > 1 && fromFiles ? new WorkerPool(workers - 1) : undefined;
     const s = variants$(targets, options, pool)
       .pipe(finalize(() => void pool?.close()))
       .subscribe(sub);

@@ -5,14 +5,12 @@ import { makeTrace, type TraceFile, writeTrace } from '../report/trace-file.ts';
 import type { VariantReport } from '../report/variant-report.ts';
 import type { StepRecord } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
-import { DporSearch } from '../strategies/dpor.ts';
-import { PortfolioSearch } from '../strategies/portfolio.ts';
+import { portfolioPhases } from '../strategies/portfolio.ts';
 import { PreemptionBoundedSearch } from '../strategies/preemption-bounded.ts';
 import { SamplingSearch } from '../strategies/sampling-search.ts';
-import { MultiRootSearch, shardRoots } from '../strategies/shard.ts';
-import { type ExploreOutcome, explore } from './explore.ts';
+import { dporLanes } from '../strategies/shard.ts';
+import { type ExploreOutcome, explore, type Phase } from './explore.ts';
 import { checkDeterminism } from './run-execution.ts';
-import type { Search } from './search.ts';
 import { shrink } from './shrink.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
@@ -73,33 +71,34 @@ export type CheckEvent =
     }
   | { readonly type: 'done'; readonly report: VariantReport };
 
-function makeSearch(
+/** The phases of exploration a strategy runs (see explore.ts). */
+function makePhases(
   instance: ScenarioInstance,
   o: typeof DEFAULTS & Pick<CheckOptions, 'preemptions' | 'shard'>,
-): Search {
+): { name: string; phases: Phase[]; bounded?: PreemptionBoundedSearch } {
+  const all = Number.POSITIVE_INFINITY;
   if (o.preemptions !== undefined) {
     if (o.shard && o.shard.count > 1) throw new UsageError('--preemptions cannot be combined with --shard');
-    return new PreemptionBoundedSearch(o.preemptions);
+    const bounded = new PreemptionBoundedSearch(o.preemptions);
+    return { name: 'dpor', phases: [{ lanes: [bounded], cap: all }], bounded };
   }
-  const sharded = o.shard && o.shard.count > 1 ? o.shard : undefined;
-  const exhaustive = () => (sharded ? new MultiRootSearch(shardRoots(instance, sharded)) : new DporSearch());
+  const shard = o.shard && o.shard.count > 1 ? o.shard : undefined;
   switch (o.strategy) {
     case 'portfolio':
-      return new PortfolioSearch(o.seed, exhaustive(), sharded);
+      return { name: 'portfolio', phases: portfolioPhases(dporLanes(instance, shard), o.seed, shard) };
     case 'dpor':
-      return exhaustive();
+      return { name: 'dpor', phases: [{ lanes: dporLanes(instance, shard), cap: all }] };
     case 'pct':
-      return new SamplingSearch('pct', o.seed, o.pctDepth, sharded);
+      return {
+        name: 'pct',
+        phases: [{ lanes: [new SamplingSearch('pct', o.seed, o.pctDepth, shard)], cap: all }],
+      };
     case 'random':
-      return new SamplingSearch('random', o.seed, 3, sharded);
+      return {
+        name: 'random',
+        phases: [{ lanes: [new SamplingSearch('random', o.seed, 3, shard)], cap: all }],
+      };
   }
-}
-
-/** The DPOR search inside a search, for its statistics. */
-function dporOf(search: Search): DporSearch | MultiRootSearch | undefined {
-  if (search instanceof DporSearch || search instanceof MultiRootSearch) return search;
-  if (search instanceof PortfolioSearch) return search.dpor;
-  return undefined;
 }
 
 /**
@@ -116,9 +115,9 @@ export function checkVariant$(
   return new Observable<CheckEvent>((sub) => {
     const o = { ...DEFAULTS, ...stripUndefined(options) };
     const started = performance.now();
-    let search: Search;
+    let plan: ReturnType<typeof makePhases>;
     try {
-      search = makeSearch(instance, o);
+      plan = makePhases(instance, o);
     } catch (e) {
       if (e instanceof ModelError) {
         sub.next({ type: 'done', report: errorReportOf(instance, o, e) });
@@ -127,12 +126,11 @@ export function checkVariant$(
       }
       throw e;
     }
-    const dpor = dporOf(search);
     const base = {
       scenario: instance.scenario.name,
       variant: instance.variant,
       expect: instance.expect,
-      strategy: search.name,
+      strategy: plan.name,
       seed: o.seed,
       params: instance.params,
       ...(o.shard ? { shard: o.shard } : {}),
@@ -144,10 +142,11 @@ export function checkVariant$(
     options.signal?.addEventListener('abort', onAbort);
     if (options.signal?.aborted) stop.abort();
     let lastProgress = started;
+    let classes = 0;
     const run = async (): Promise<VariantReport> => {
       let outcome: ExploreOutcome;
       try {
-        outcome = await explore(instance, search, {
+        outcome = await explore(instance, plan.phases, {
           maxSchedules: o.maxSchedules,
           budgetMs: o.budgetMs,
           signal: stop.signal,
@@ -157,6 +156,7 @@ export function checkVariant$(
               : undefined,
           onResult: (r, schedules) => {
             if (schedules === 1 && !r.bug && !r.blocked) checkDeterminism(instance, r);
+            if (!r.blocked && r.task.kind === 'dpor') classes++;
             const t = performance.now();
             if (t - lastProgress < o.progressMs) return;
             lastProgress = t;
@@ -165,7 +165,7 @@ export function checkVariant$(
               progress: {
                 ...base,
                 schedules,
-                classes: dpor?.complete,
+                classes: plan.name === 'random' || plan.name === 'pct' ? undefined : classes,
                 maxSchedules: o.maxSchedules,
                 budgetMs: o.budgetMs,
                 steps: 0,
@@ -180,12 +180,14 @@ export function checkVariant$(
       }
       const stats = {
         ...base,
-        exhaustive: search.exhausted,
+        exhaustive: outcome.exhausted && (!plan.bounded || plan.bounded.exhausted),
         interrupted: outcome.stop === 'interrupted',
         stoppedBy: outcome.stop,
         schedules: outcome.schedules,
-        ...(dpor ? { classes: dpor.complete, blocked: dpor.blocked } : {}),
-        ...(search instanceof PreemptionBoundedSearch ? { preemptionBound: search.level } : {}),
+        ...(plan.name === 'random' || plan.name === 'pct'
+          ? {}
+          : { classes: outcome.classes, blocked: outcome.blocked }),
+        ...(plan.bounded ? { preemptionBound: plan.bounded.level } : {}),
         steps: outcome.steps,
       };
       if (!outcome.bug) {
@@ -215,7 +217,7 @@ export function checkVariant$(
     ): VariantReport => {
       const found = outcome.bug!;
       const bug = found.bug!;
-      const small = shrink(instance, found.moves, bug);
+      const small = shrink(instance, found.moves ?? [], bug);
       // Re-executing the schedule both records the counterexample and checks determinism.
       const again = checkDeterminism(instance, small);
       const trace = makeTrace({
@@ -223,7 +225,7 @@ export function checkVariant$(
         variant: instance.variant,
         expect: instance.expect,
         params: instance.params,
-        settings: { strategy: search.name, seed: o.seed, maxSchedules: o.maxSchedules, budgetMs: o.budgetMs },
+        settings: { strategy: plan.name, seed: o.seed, maxSchedules: o.maxSchedules, budgetMs: o.budgetMs },
         execution: found.id,
         bug: again.bug,
         traceHash: again.traceHash,

@@ -6,100 +6,232 @@ import type { WorkerPool } from './worker-pool.ts';
 
 export type StopReason = 'exhausted' | 'bug' | 'max-schedules' | 'budget' | 'interrupted';
 
+/**
+ * A phase of exploration: independent searches ("lanes") whose executions count in lane
+ * order, lane 0's first, up to `cap` executions in all. Lanes run at the same time on a
+ * pool, but whatever ends the phase (a bug, the cap, exhaustion) is decided in that
+ * order, so the outcome does not depend on the number of workers.
+ */
+export interface Phase {
+  readonly lanes: readonly Search[];
+  readonly cap: number;
+}
+
 export interface ExploreOptions {
   readonly maxSchedules: number;
   readonly budgetMs: number;
   readonly signal?: AbortSignal;
   /** Run executions on this pool (the scenario must come from a file the workers can load). */
   readonly pool?: { readonly pool: WorkerPool; readonly target: WorkerTarget };
-  /** Called with every judged result, in the order the search judged them. */
-  readonly onResult?: (r: TaskResult, schedules: number) => void;
+  /** Called with every judged result, in the order judged. */
+  readonly onResult?: (r: TaskResult, judged: number) => void;
 }
 
 export interface ExploreOutcome {
   readonly stop: StopReason;
+  /** Executions that count (the lane-order prefix up to the stop), their steps, and how many were blocked. */
   readonly schedules: number;
   readonly steps: number;
-  /** The first judged result with a bug. */
-  readonly bug?: TaskResult;
+  readonly blocked: number;
+  /** The first bug in lane order. */
+  readonly bug?: Judged;
+  /** Complete executions of the exhaustive search (Mazurkiewicz traces) among those counted. */
+  readonly classes: number;
+  /** Every phase was exhausted: the space is covered. */
+  readonly exhausted: boolean;
   readonly elapsedMs: number;
 }
 
+/** What is kept of a judged execution: enough to count it, and the schedule of a bug. */
+export interface Judged {
+  readonly id: number;
+  readonly kind: TaskResult['task']['kind'];
+  readonly steps: number;
+  readonly blocked: boolean;
+  readonly bug?: TaskResult['bug'];
+  readonly moves?: readonly string[];
+}
+
+interface Lane {
+  readonly search: Search;
+  readonly judged: Judged[];
+  /** Local id → global id, for the executions handed out. */
+  readonly ids: Map<number, number>;
+  done: boolean;
+}
+
+/** What the lanes of a phase have decided so far. */
+type Verdict =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'bug'; readonly counted: Judged[]; readonly bug: Judged }
+  | { readonly kind: 'cap'; readonly counted: Judged[] }
+  | { readonly kind: 'exhausted'; readonly counted: Judged[] };
+
+function decide(lanes: readonly Lane[], cap: number): Verdict {
+  const counted: Judged[] = [];
+  for (const lane of lanes) {
+    for (const r of lane.judged) {
+      if (counted.length === cap) return { kind: 'cap', counted };
+      counted.push(r);
+      if (r.bug) return { kind: 'bug', counted, bug: r };
+    }
+    if (!lane.done) return counted.length >= cap ? { kind: 'cap', counted } : { kind: 'open' };
+  }
+  return { kind: 'exhausted', counted };
+}
+
 /**
- * Drives a search (DESIGN §2, "Exploration"): hands its executions to the worker pool,
- * or runs them in process, and feeds the results back in the order the search asks for
- * them. Stops at the first bug, when the search is exhausted, at the schedule limit or
- * the time budget, or on abort. In process it yields to the event loop every 50 ms, so
- * progress and Ctrl-C get through.
+ * Drives the searches (DESIGN §2, "Exploration"): hands their executions to the worker
+ * pool, or runs them in process, and feeds each lane its results in the order it asks
+ * for them. Stops at the first bug, when every phase is exhausted, at the schedule limit
+ * or the time budget, or on abort. In process it yields to the event loop every 50 ms,
+ * so progress and Ctrl-C get through.
  */
 export async function explore(
   instance: ScenarioInstance,
-  search: Search,
+  phases: readonly Phase[],
   options: ExploreOptions,
 ): Promise<ExploreOutcome> {
   const started = performance.now();
   const ready = new Map<number, TaskResult>();
   const inflight = new Map<number, Promise<void>>();
   let failure: unknown;
-  let schedules = 0;
-  let steps = 0;
+  let nextGlobal = 0;
+  let judged = 0;
   let sliceEnd = started + 50;
-  const cap = options.pool ? options.pool.pool.size * 2 : 1;
-  const done = (stop: StopReason, bug?: TaskResult): ExploreOutcome => ({
+  // The main thread runs executions too: a pool of n threads makes n + 1 runners.
+  const workers = (options.pool?.pool.size ?? 0) + 1;
+  const cap = options.pool ? options.pool.pool.size * 2 : 0;
+  const before: Judged[] = [];
+  const total = (counted: readonly Judged[]) => {
+    const all = [...before, ...counted];
+    return {
+      schedules: all.length,
+      steps: all.reduce((n, r) => n + r.steps, 0),
+      blocked: all.filter((r) => r.blocked).length,
+      classes: all.filter((r) => !r.blocked && (r.kind === 'dpor' || r.kind === 'bounded')).length,
+    };
+  };
+  const end = (stop: StopReason, counted: readonly Judged[], bug?: Judged, exhausted = false) => ({
     stop,
-    schedules,
-    steps,
+    ...total(counted),
     bug,
+    exhausted,
     elapsedMs: performance.now() - started,
   });
   try {
-    for (;;) {
-      if (options.signal?.aborted) return done('interrupted');
-      if (schedules >= options.maxSchedules) return done('max-schedules');
-      if (performance.now() - started >= options.budgetMs) return done('budget');
-      const want = search.awaiting();
-      if (want === undefined) return done('exhausted');
-      const more = () =>
-        !(ready.has(want) || inflight.has(want)) || (options.pool !== undefined && inflight.size < cap);
-      while (more()) {
-        const t = search.next();
-        if (!t) break;
-        if (!options.pool) {
-          ready.set(t.id, runTask(instance, t.id, t.task));
-          continue;
+    for (const phase of phases) {
+      const lanes: Lane[] = phase.lanes.map((search) => ({
+        search,
+        judged: [],
+        ids: new Map(),
+        done: false,
+      }));
+      const limit = Math.min(phase.cap, options.maxSchedules - before.length);
+      for (;;) {
+        const all = () => lanes.flatMap((l) => l.judged);
+        if (options.signal?.aborted) return end('interrupted', all());
+        if (performance.now() - started >= options.budgetMs) return end('budget', all());
+        const v = decide(lanes, limit);
+        if (v.kind === 'bug') return end('bug', v.counted, v.bug);
+        if (v.kind === 'cap') {
+          if (before.length + v.counted.length >= options.maxSchedules)
+            return end('max-schedules', v.counted);
+          before.push(...v.counted);
+          break;
         }
-        const { pool, target } = options.pool;
-        const p = pool.run({ target, id: t.id, task: t.task }).then(
-          (r) => {
-            ready.set(t.id, r);
-            inflight.delete(t.id);
-          },
-          (e) => {
-            failure ??= e;
-            inflight.delete(t.id);
-          },
-        );
-        inflight.set(t.id, p);
-      }
-      if (failure) throw failure;
-      const r = ready.get(want);
-      if (!r) {
-        if (inflight.size === 0)
-          throw new Error(`search '${search.name}' waits for execution ${want}, never handed out`);
-        await Promise.race(inflight.values());
-        continue;
-      }
-      ready.delete(want);
-      search.accept(r);
-      schedules++;
-      steps += r.steps;
-      options.onResult?.(r, schedules);
-      if (r.bug) return done('bug', r);
-      if (performance.now() >= sliceEnd) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceEnd = performance.now() + 50;
+        if (v.kind === 'exhausted') return end('exhausted', v.counted, undefined, true);
+        // Lanes in order; each may run no more than the cap leaves after the lanes before it.
+        let earlier = 0;
+        const active: { lane: Lane; want: number }[] = [];
+        // In process one lane at a time, in order: nothing runs that might not count.
+        const most = options.pool ? workers + 1 : 1;
+        for (const lane of lanes) {
+          if (earlier >= limit || active.length >= most) break;
+          if (!lane.done) {
+            const want = lane.search.awaiting();
+            if (want === undefined || lane.judged.length >= limit - earlier) lane.done = true;
+            else active.push({ lane, want });
+          }
+          earlier += lane.judged.length;
+          // Nothing after a bug can count.
+          if (lane.judged.some((r) => r.bug)) break;
+        }
+        if (active.length === 0) continue;
+        // The main thread runs the first lane's awaited execution itself (no round trip on
+        // the critical path); the pool runs everything the lanes can hand out ahead of it.
+        const run = (lane: Lane, local: boolean) => {
+          const t = lane.search.next();
+          if (!t) return false;
+          const id = nextGlobal++;
+          lane.ids.set(t.id, id);
+          if (local || !options.pool) {
+            const r = runTask(instance, t.id, t.task);
+            lane.search.peek?.(r);
+            ready.set(id, r);
+            return true;
+          }
+          const { pool, target } = options.pool;
+          const p = pool.run({ target, id: t.id, task: t.task }).then(
+            (r) => {
+              lane.search.peek?.(r);
+              ready.set(id, r);
+              inflight.delete(id);
+            },
+            (e) => {
+              failure ??= e;
+              inflight.delete(id);
+            },
+          );
+          inflight.set(id, p);
+          return true;
+        };
+        const has = (lane: Lane, local: number) => {
+          const id = lane.ids.get(local);
+          return id !== undefined && (ready.has(id) || inflight.has(id));
+        };
+        const [head, ...rest] = active;
+        if (!has(head.lane, head.want)) run(head.lane, true);
+        if (options.pool) {
+          for (const { lane, want } of rest)
+            while (inflight.size < cap && !has(lane, want) && run(lane, false)) {}
+          for (let more = true; more && inflight.size < cap; ) {
+            more = false;
+            for (const { lane } of active) if (inflight.size < cap && run(lane, false)) more = true;
+          }
+        }
+        if (failure) throw failure;
+        // Judge whatever is ready, lane by lane, in each lane's own order.
+        let judgedNow = false;
+        for (const { lane, want } of active) {
+          const id = lane.ids.get(want);
+          const r = id === undefined ? undefined : ready.get(id);
+          if (!r) continue;
+          ready.delete(id!);
+          lane.search.accept(r);
+          lane.judged.push({
+            id: judged,
+            kind: r.task.kind,
+            steps: r.steps,
+            blocked: r.blocked,
+            ...(r.bug ? { bug: r.bug, moves: r.moves } : {}),
+          });
+          judged++;
+          judgedNow = true;
+          if (r.bug) lane.done = true;
+          options.onResult?.(r, judged);
+        }
+        if (!judgedNow) {
+          if (inflight.size === 0) throw new Error('exploration stalled: no execution in flight');
+          await Promise.race(inflight.values());
+        } else if (performance.now() >= sliceEnd || inflight.size > 0) {
+          // Let finished workers' results in (and progress and Ctrl-C).
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceEnd = performance.now() + 50;
+        }
       }
     }
+    return end('max-schedules', []);
   } finally {
     // Executions handed out ahead of need are dropped; their workers finish them unseen.
     await Promise.allSettled(inflight.values());

@@ -39,7 +39,7 @@ export function runTask(instance: ScenarioInstance, id: number, task: Task): Tas
     traceHash: r.traceHash,
   };
   if (strategy instanceof DporBranch) {
-    return { ...base, footprints: strategy.footprints, fresh: strategy.fresh, waiting: r.waiting };
+    return { ...base, dpor: strategy.report };
   }
   if (strategy instanceof BoundedBranch) return { ...base, enabled: strategy.enabled };
   return base;

@@ -1,6 +1,6 @@
-import type { Bug, Footprint, Move } from '../runtime/step.ts';
-import type { DporBranchTaskWithIndex } from '../strategies/dpor.ts';
-import type { FreshNode } from '../strategies/dpor-branch.ts';
+import type { Bug, Move } from '../runtime/step.ts';
+import type { DporTask } from '../strategies/dpor.ts';
+import type { BranchReport } from '../strategies/dpor-branch.ts';
 import type { BoundedTask } from '../strategies/preemption-bounded.ts';
 
 /**
@@ -16,7 +16,7 @@ export type Task =
       readonly depth: number;
       readonly maxSteps: number;
     }
-  | DporBranchTaskWithIndex
+  | DporTask
   | BoundedTask;
 
 export interface TaskResult {
@@ -27,10 +27,8 @@ export interface TaskResult {
   readonly bug: Bug | undefined;
   readonly blocked: boolean;
   readonly traceHash?: string;
-  /** DPOR: every step's footprint, the nodes the execution created, the acquisitions left waiting. */
-  readonly footprints?: readonly Footprint[];
-  readonly fresh?: readonly FreshNode[];
-  readonly waiting?: readonly Footprint[];
+  /** DPOR: what the execution tells the search (its new nodes and races). */
+  readonly dpor?: BranchReport;
   /** Preemption-bounded search: the enabled moves before every step. */
   readonly enabled?: readonly (readonly Move[])[];
 }
@@ -47,5 +45,7 @@ export interface Search {
   /** The id of the result `accept` needs next; undefined when the search has nothing left. */
   awaiting(): number | undefined;
   accept(result: TaskResult): void;
+  /** A result has arrived, possibly ahead of its turn (optional: DPOR learns footprints early). */
+  peek?(result: TaskResult): void;
   readonly exhausted: boolean;
 }

@@ -17,6 +17,7 @@ export class WorkerPool {
       minThreads: size,
       maxThreads: size,
       idleTimeout: 60_000,
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
     });
   }
 

@@ -1,6 +1,7 @@
 import { ModelError } from '../model/errors.ts';
 import { dependent, type Footprint, type Move, moveKey, type StepRecord } from '../runtime/step.ts';
-import type { Strategy } from './strategy.ts';
+import { type RaceFix, raceFixes } from './dpor-races.ts';
+import type { ExecutionSummary, Strategy } from './strategy.ts';
 
 /** A move explored (or to be skipped) at a node, with the footprint it had there. */
 export interface Sleeper {
@@ -9,37 +10,43 @@ export interface Sleeper {
 }
 
 /**
- * One DPOR execution: follow `prefix`, then the `hint` where it can, then keep taking the
- * first enabled move that is not asleep. `sleep` is the sleep set after the prefix; with `filterLast` it is still to be
+ * One DPOR execution: follow `prefix`, then keep taking the first enabled move that is not
+ * asleep. `sleep` is the sleep set after the prefix; with `filterLast` it is still to be
  * filtered by the footprint of the prefix's last step (the backtrack move being tried).
  */
 export interface DporBranchTask {
   readonly prefix: readonly string[];
-  /** Moves to prefer after the prefix, in order, where enabled and awake. */
-  readonly hint: readonly string[];
   readonly sleep: readonly Sleeper[];
   readonly filterLast: boolean;
+  /** Where the search's own tree starts (a shard's root prefix is not backtracked). */
+  readonly rootDepth: number;
+  /** The first step not already analysed by an earlier execution with the same prefix. */
+  readonly from: number;
 }
 
-/** What DPOR needs to know about a node the execution created. */
-export interface FreshNode {
-  readonly enabled: readonly Move[];
-  readonly sleep: readonly Sleeper[];
+/** What the search learns from one execution. */
+export interface BranchReport {
+  /** Footprints of the steps from `from` on (the backtrack move and everything after it). */
+  readonly footprints: readonly Footprint[];
+  /** The enabled moves at each node the execution created (after the prefix). */
+  readonly fresh: readonly (readonly Move[])[];
+  readonly races: readonly RaceFix[];
 }
 
 /**
- * The per-execution half of DPOR (the search half is DporSearch): it picks moves and
- * records the footprints and the new nodes, so that the execution can run anywhere (in
- * process or on a worker) and be judged by the search afterwards.
+ * The per-execution half of DPOR (the search half is DporSearch): it picks moves, then
+ * runs the race analysis of the execution it ran. Executions can therefore run anywhere
+ * (in process or on a worker), and the search only merges small reports.
  */
 export class DporBranch implements Strategy {
   readonly name = 'dpor';
   readonly tracksReads = true;
   readonly exhausted = false;
   readonly footprints: Footprint[] = [];
-  readonly fresh: FreshNode[] = [];
+  readonly enabledAt: (readonly Move[])[] = [];
+  private readonly fresh: (readonly Move[])[] = [];
   private arrival: readonly Sleeper[] | undefined;
-  private hintAt = 0;
+  report: BranchReport | undefined;
 
   constructor(private readonly task: DporBranchTask) {
     if (task.prefix.length === 0) this.arrival = task.sleep;
@@ -50,6 +57,7 @@ export class DporBranch implements Strategy {
   }
 
   pick(enabled: readonly Move[], step: number): Move | undefined {
+    this.enabledAt[step] = enabled;
     const prefix = this.task.prefix;
     if (step < prefix.length) {
       const m = enabled.find((e) => moveKey(e) === prefix[step]);
@@ -61,15 +69,8 @@ export class DporBranch implements Strategy {
       );
     }
     const sleep = this.arrival ?? [];
-    const awake = (m: Move) => !sleep.some((s) => s.key === moveKey(m));
-    let first: Move | undefined;
-    const hint = this.task.hint;
-    while (!first && this.hintAt < hint.length) {
-      const want = hint[this.hintAt++];
-      first = enabled.find((m) => moveKey(m) === want && awake(m));
-    }
-    first ??= enabled.find(awake);
-    if (first) this.fresh.push({ enabled, sleep });
+    const first = enabled.find((m) => !sleep.some((s) => s.key === moveKey(m)));
+    if (first) this.fresh.push(enabled);
     return first;
   }
 
@@ -80,9 +81,15 @@ export class DporBranch implements Strategy {
     const last = this.task.prefix.length - 1;
     const awake = (s: Sleeper) => !dependent(s.footprint, fp);
     if (step === last) this.arrival = this.task.filterLast ? this.task.sleep.filter(awake) : this.task.sleep;
-    // A fresh node's only explored move is the one just taken: its child keeps what slept here.
-    else if (step > last) this.arrival = this.fresh[step - last - 1].sleep.filter(awake);
+    else if (step > last) this.arrival = this.arrival!.filter(awake);
   }
 
-  end(): void {}
+  end(summary: ExecutionSummary): void {
+    const t = this.task;
+    this.report = {
+      footprints: this.footprints.slice(t.from),
+      fresh: this.fresh,
+      races: raceFixes(summary.moves, this.footprints, summary.waiting, this.enabledAt, t.rootDepth, t.from),
+    };
+  }
 }

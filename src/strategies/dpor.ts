@@ -1,15 +1,27 @@
-import { HappensBefore } from '../explore/happens-before.ts';
 import type { Search, TaskResult } from '../explore/search.ts';
-import { dependent, type Footprint, type Move, moveKey } from '../runtime/step.ts';
-import { DporBranch, type Sleeper } from './dpor-branch.ts';
+import { dependent, type Move, moveKey } from '../runtime/step.ts';
+import { type BranchReport, DporBranch, type DporBranchTask, type Sleeper } from './dpor-branch.ts';
 import type { ExecutionSummary, Strategy } from './strategy.ts';
 
 export type { Sleeper } from './dpor-branch.ts';
 
-/** Where a DPOR search starts: a fixed schedule prefix and the sleep set after it (a shard's task). */
+/** Where a DPOR search starts: a fixed schedule prefix and the sleep set after it (a shard's part). */
 export interface DporRoot {
   readonly moves: readonly string[];
   readonly sleep: readonly Sleeper[];
+}
+
+export interface DporTask extends DporBranchTask {
+  readonly kind: 'dpor';
+  /** The node whose backtrack move the task tries (-1: the first execution). */
+  readonly depth: number;
+}
+
+interface Handed {
+  readonly key: string;
+  readonly id: number;
+  /** Known once its result has arrived, before it is judged. */
+  footprint?: Sleeper['footprint'];
 }
 
 interface Node {
@@ -18,32 +30,32 @@ interface Node {
   readonly sleep: readonly Sleeper[];
   /** Actors to explore from here, in the order they were added. */
   readonly backtrack: string[];
-  /** For a backtrack move added by a race: the rest of the reversed race to follow after it. */
-  readonly hints: Map<string, readonly string[]>;
   /** Moves explored from here, in order, with the footprints they had. */
   readonly done: Sleeper[];
+  /** Backtrack moves handed out as tasks and not yet judged, in order. */
+  readonly handed: Handed[];
   /** The move the current path takes here. */
   taken: string;
-  /** A backtrack move already handed out as a task, not yet judged. */
-  inflight?: { readonly key: string; readonly id: number };
 }
 
 /**
  * Exhaustive depth-first search with source-set dynamic partial-order reduction and
  * sleep sets (Abdulla, Aronis, Jonsson and Sagonas, "Source Sets", JACM 2017, Algorithm 1),
- * stateless: every execution re-runs from the start. After each execution, each race
- * (i, j) (dependent steps of different actors, nothing in between ordering them) asks
- * that, at the node before step i, some actor that can start the reversed order is
- * explored. Sleep sets (Godefroid 1996) keep two equivalent complete executions from both
- * being run; an execution whose every enabled move sleeps is abandoned (`blocked`).
+ * stateless: every execution re-runs from the start. Each race (i, j) of an execution
+ * (dependent steps of different actors, nothing in between ordering them) asks that, at
+ * the node before step i, some actor that can start the reversed order is explored
+ * (src/strategies/dpor-races.ts). Sleep sets (Godefroid 1996) keep two equivalent
+ * complete executions from both being run; an execution whose every enabled move
+ * sleeps is abandoned (`blocked`).
  *
  * Actors are DPOR's processes. An actor with several moves at a node (the options of a
  * `choose`, or messages from several senders) has all of them explored when it is.
  *
- * The search judges executions strictly in depth-first order, but an execution depends
- * only on its path and on the moves explored before it at its node, so the next backtrack
- * move of every node on the path can already run elsewhere (`next` hands them out
- * deepest first). Results are the same for any number of workers.
+ * The search judges executions strictly in depth-first order. An execution depends only
+ * on its path and on the footprints of the moves explored before it at its node, so the
+ * next backtrack move of a node can already run elsewhere once those footprints are
+ * known (`next` hands them out deepest first; `peek` learns footprints as results
+ * arrive). The search decides the same for any number of workers.
  */
 export class DporSearch implements Search {
   readonly name = 'dpor';
@@ -55,7 +67,7 @@ export class DporSearch implements Search {
   private readonly nodes: Node[] = [];
   private nextId = 0;
   /** The first execution, until judged. */
-  private first: 'new' | 'inflight' | 'judged' = 'new';
+  private first: 'new' | 'handed' | 'judged' = 'new';
 
   constructor(private readonly root: DporRoot = { moves: [], sleep: [] }) {}
 
@@ -64,27 +76,40 @@ export class DporSearch implements Search {
     return this.nextId;
   }
 
-  next(): { id: number; task: DporBranchTaskWithIndex } | undefined {
+  next(): { id: number; task: DporTask } | undefined {
+    const rootDepth = this.root.moves.length;
     if (this.first === 'new') {
-      this.first = 'inflight';
-      return this.hand({
+      this.first = 'handed';
+      const task: DporTask = {
+        kind: 'dpor',
         prefix: this.root.moves,
-        hint: [],
         sleep: this.root.sleep,
         filterLast: false,
+        rootDepth,
+        from: rootDepth,
         depth: -1,
-      });
+      };
+      return { id: this.nextId++, task };
     }
-    for (let d = this.nodes.length - 1; d >= this.root.moves.length; d--) {
+    for (let d = this.nodes.length - 1; d >= rootDepth; d--) {
       const node = this.nodes[d];
-      if (node.inflight) continue;
+      // Its sleep set needs the footprints of every move handed out before it here.
+      if (node.handed.some((h) => !h.footprint)) continue;
       const key = this.pending(node);
       if (!key) continue;
-      const id = this.nextId;
-      node.inflight = { key, id };
-      const prefix = [...this.nodes.slice(0, d).map((n) => n.taken), key];
-      const hint = node.hints.get(key) ?? [];
-      return this.hand({ prefix, hint, sleep: [...node.sleep, ...node.done], filterLast: true, depth: d });
+      const id = this.nextId++;
+      const before = node.handed.map((h) => ({ key: h.key, footprint: h.footprint! }));
+      node.handed.push({ key, id });
+      const task: DporTask = {
+        kind: 'dpor',
+        prefix: [...this.root.moves, ...this.nodes.slice(rootDepth, d).map((n) => n.taken), key],
+        sleep: [...node.sleep, ...node.done, ...before],
+        filterLast: true,
+        rootDepth,
+        from: d,
+        depth: d,
+      };
+      return { id, task };
     }
     return undefined;
   }
@@ -94,165 +119,83 @@ export class DporSearch implements Search {
     if (this.first !== 'judged') return 0;
     for (let d = this.nodes.length - 1; d >= this.root.moves.length; d--) {
       const node = this.nodes[d];
-      if (node.inflight) return node.inflight.id;
+      if (node.handed.length) return node.handed[0].id;
       if (this.pending(node)) return this.nextId;
     }
     this.exhausted = true;
     return undefined;
   }
 
+  /** A result has arrived (not yet judged): learn its backtrack move's footprint. */
+  peek(result: TaskResult): void {
+    const task = result.task;
+    if (task.kind !== 'dpor' || task.depth < 0 || !result.dpor) return;
+    const h = this.nodes[task.depth]?.handed.find((x) => x.id === result.id);
+    if (h) h.footprint = result.dpor.footprints[0];
+  }
+
   accept(result: TaskResult): void {
-    const { task } = result;
-    if (task.kind !== 'dpor') throw new Error('DporSearch was given a result of another kind');
+    const task = result.task;
+    const report = result.dpor;
+    if (task.kind !== 'dpor' || !report) throw new Error('DporSearch was given a result of another kind');
     const moves = result.moves;
-    const fps = result.footprints ?? [];
-    const fresh = result.fresh ?? [];
+    const fps = report.footprints;
+    let sleep: readonly Sleeper[];
     let start: number;
     if (task.depth < 0) {
       this.first = 'judged';
       start = this.root.moves.length;
+      sleep = this.root.sleep;
     } else {
       const d = task.depth;
       const node = this.nodes[d];
-      node.inflight = undefined;
+      const h = node.handed.shift();
+      if (h?.id !== result.id) throw new Error(`DporSearch judged execution ${result.id} out of order`);
       this.nodes.length = d + 1;
       node.taken = moves[d];
-      node.done.push({ key: moves[d], footprint: fps[d] });
+      node.done.push({ key: moves[d], footprint: fps[0] });
       start = d + 1;
+      sleep = task.sleep.filter((s) => !dependent(s.footprint, fps[0]));
     }
-    for (let k = start; k < start + fresh.length; k++) {
-      const f = fresh[k - start];
-      const actor = f.enabled.find((m) => moveKey(m) === moves[k])!.actor;
+    for (let k = start; k < start + report.fresh.length; k++) {
+      const enabled = report.fresh[k - start];
+      const fp = fps[k - task.from];
+      const actor = enabled.find((m) => moveKey(m) === moves[k])!.actor;
       this.nodes[k] = {
-        enabled: f.enabled,
-        sleep: f.sleep,
+        enabled,
+        sleep,
         backtrack: [actor],
-        hints: new Map(),
-        done: [{ key: moves[k], footprint: fps[k] }],
+        done: [{ key: moves[k], footprint: fp }],
+        handed: [],
         taken: moves[k],
       };
+      // A fresh node's only explored move is the one taken: its child keeps what slept here.
+      sleep = sleep.filter((s) => !dependent(s.footprint, fp));
     }
     if (result.blocked) this.blocked++;
     else this.complete++;
-    this.addBacktracks(moves, fps, result.waiting ?? []);
-  }
-
-  /**
-   * Race analysis of an execution. Acquisitions still waiting at the end count as steps
-   * after the last: reversing them with the holder's acquisition is how the other lock
-   * order (and the run without the deadlock) gets explored.
-   */
-  private addBacktracks(
-    moves: readonly string[],
-    footprints: readonly Footprint[],
-    waiting: readonly Footprint[],
-  ): void {
-    const n = footprints.length;
-    const all = [...footprints, ...waiting];
-    const hb = new HappensBefore(all);
-    for (const race of hb.races()) {
-      const j = race[1];
-      const i = this.lockRace(all, race[0], j);
-      if (i === undefined || i < this.root.moves.length || i >= n) continue;
-      if (j < n && delivers(moves, footprints, i, j)) continue;
-      const node = this.nodes[i];
-      const v = this.reversal(hb, i, j, n);
-      const candidates = this.initials(hb, v).filter((x) =>
-        node.enabled.some((m) => m.actor === hb.actors[hb.actorOf[x]]),
+    for (const fix of report.races) {
+      const node = this.nodes[fix.node];
+      if (fix.candidates.some((a) => node.backtrack.includes(a))) continue;
+      const awake = fix.candidates.find((a) =>
+        node.enabled.some((m) => m.actor === a && !node.sleep.some((s) => s.key === moveKey(m))),
       );
-      const actor = (x: number) => hb.actors[hb.actorOf[x]];
-      // Not reversible (step i enabled step j), or already scheduled: nothing to add.
-      if (candidates.length === 0 || candidates.some((x) => node.backtrack.includes(actor(x)))) continue;
-      const pick =
-        candidates.find((x) =>
-          node.enabled.some((m) => m.actor === actor(x) && !node.sleep.some((s) => s.key === moveKey(m))),
-        ) ?? candidates[0];
-      node.backtrack.push(actor(pick));
-      // Follow the reversed race after the new move (its rest, as a wakeup sequence does
-      // in optimal DPOR), so the branch reaches the reversal instead of falling asleep.
-      const key = pick < n ? moves[pick] : undefined;
-      if (key && node.enabled.some((m) => moveKey(m) === key) && !node.hints.has(key)) {
-        node.hints.set(
-          key,
-          v.filter((x) => x !== pick && x < n).map((x) => moves[x]),
-        );
-      }
+      node.backtrack.push(awake ?? fix.candidates[0]);
     }
   }
 
-  /**
-   * A blocking acquisition can only follow the release it waited for, so that race is
-   * never reversed as such: the one to reverse is with the acquisition the release ends
-   * (as Nidhugg does for mutexes). Other races are returned unchanged.
-   */
-  private lockRace(fps: readonly Footprint[], i: number, j: number): number | undefined {
-    const a = fps[i].object;
-    const b = fps[j].object;
-    if (a?.type !== 'lock' || b?.type !== 'lock' || !a.access.startsWith('release')) return i;
-    if (b.access !== 'shared' && b.access !== 'exclusive') return i;
-    for (let k = i - 1; k >= 0; k--) {
-      const o = fps[k].object;
-      if (fps[k].actor !== fps[i].actor || o?.type !== 'lock' || o.name !== a.name) continue;
-      if (o.access.startsWith('release')) return undefined;
-      return dependent(fps[k], fps[j]) ? k : undefined;
-    }
-    return undefined;
-  }
-
-  /** v = the steps after i that do not follow i, then j. */
-  private reversal(hb: HappensBefore, i: number, j: number, n: number): number[] {
-    const v: number[] = [];
-    for (let k = i + 1; k < Math.min(j, n); k++) if (!hb.before(i, k)) v.push(k);
-    v.push(j);
-    return v;
-  }
-
-  /**
-   * I(v): for each actor whose first step in v follows no other step of v, that step, in
-   * the order they appear.
-   */
-  private initials(hb: HappensBefore, v: readonly number[]): number[] {
-    const seen = new Set<number>();
-    const out: number[] = [];
-    for (let x = 0; x < v.length; x++) {
-      const k = v[x];
-      const a = hb.actorOf[k];
-      if (seen.has(a)) continue;
-      seen.add(a);
-      let first = true;
-      for (let y = 0; y < x && first; y++) if (hb.before(v[y], k)) first = false;
-      if (first) out.push(k);
-    }
-    return out;
-  }
-
-  /** The next move to explore at a node: an unexplored, awake move of an actor in its backtrack set. */
+  /** The next move to explore at a node: an awake move of a backtrack actor not yet explored or handed out. */
   private pending(node: Node): string | undefined {
     for (const actor of node.backtrack) {
       for (const m of node.enabled) {
         if (m.actor !== actor) continue;
         const key = moveKey(m);
-        if (!node.done.some((d) => d.key === key) && !node.sleep.some((s) => s.key === key)) return key;
+        if (node.done.some((d) => d.key === key) || node.handed.some((h) => h.key === key)) continue;
+        if (!node.sleep.some((s) => s.key === key)) return key;
       }
     }
     return undefined;
   }
-
-  private hand(task: Omit<DporBranchTaskWithIndex, 'kind'>) {
-    const id = this.nextId++;
-    return { id, task: { kind: 'dpor' as const, ...task } };
-  }
-}
-
-export interface DporBranchTaskWithIndex {
-  readonly kind: 'dpor';
-  readonly prefix: readonly string[];
-  readonly sleep: readonly Sleeper[];
-  readonly filterLast: boolean;
-  /** Moves to follow after the prefix, where enabled and awake. */
-  readonly hint: readonly string[];
-  /** The node whose backtrack move the task tries (-1: the first execution). */
-  readonly depth: number;
 }
 
 /**
@@ -264,7 +207,7 @@ export class DporStrategy implements Strategy {
   readonly tracksReads = true;
   readonly search: DporSearch;
   private branch: DporBranch | undefined;
-  private current: { id: number; task: DporBranchTaskWithIndex } | undefined;
+  private current: { id: number; task: DporTask } | undefined;
 
   constructor(root?: DporRoot) {
     this.search = new DporSearch(root);
@@ -281,7 +224,7 @@ export class DporStrategy implements Strategy {
   }
 
   begin(): boolean {
-    if (this.search.awaiting() === undefined && this.current !== undefined) return false;
+    if (this.search.awaiting() === undefined) return false;
     this.current = this.search.next();
     if (!this.current) return false;
     this.branch = new DporBranch(this.current.task);
@@ -298,34 +241,17 @@ export class DporStrategy implements Strategy {
 
   end(summary: ExecutionSummary): void {
     const b = this.branch!;
-    this.search.accept({
+    b.end(summary);
+    const result: TaskResult = {
       id: this.current!.id,
       task: this.current!.task,
       moves: summary.moves,
       steps: summary.moves.length,
       bug: summary.bug,
       blocked: summary.blocked,
-      footprints: b.footprints,
-      fresh: b.fresh,
-      waiting: summary.waiting,
-    });
+      dpor: b.report as BranchReport,
+    };
+    this.search.peek(result);
+    this.search.accept(result);
   }
-}
-
-/** Does step j deliver the very message step i sent? Then j cannot come first: no race to reverse. */
-function delivers(moves: readonly string[], fps: readonly Footprint[], i: number, j: number): boolean {
-  const a = fps[i].object;
-  const b = fps[j].object;
-  if (a?.type !== 'mailbox' || a.op !== 'send' || b?.type !== 'mailbox' || b.op !== 'deliver') return false;
-  const sender = fps[i].actor;
-  const channel = `${a.owner}<${sender}`;
-  if (moves[j] !== channel) return false;
-  let sent = 0;
-  for (let k = 0; k < i; k++) {
-    const o = fps[k].object;
-    if (fps[k].actor === sender && o?.type === 'mailbox' && o.op === 'send' && o.owner === a.owner) sent++;
-  }
-  let delivered = 0;
-  for (let k = 0; k < j; k++) if (moves[k] === channel) delivered++;
-  return delivered === sent;
 }
