@@ -6,12 +6,18 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { lastValueFrom, toArray } from 'rxjs';
 import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import mmioSplit from '../scenarios/mmio-split.ts';
+import type { CheckOptions } from '../src/explore/check.ts';
+import { checkTargets$ } from '../src/explore/check-targets.ts';
+import { explore } from '../src/explore/explore.ts';
 import { check, defineScenario } from '../src/index.ts';
 import { Execution } from '../src/runtime/execution.ts';
 import { instantiate } from '../src/scenario/instance.ts';
+import { Prng } from '../src/strategies/prng.ts';
 import { RandomStrategy } from '../src/strategies/random.ts';
+import { SamplingSearch } from '../src/strategies/sampling-search.ts';
 import { VERSION } from '../src/version.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -20,14 +26,18 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const quick = process.argv.includes('--quick');
 const REPEATS = quick ? 3 : 9;
 const SCHEDULES = quick ? 300 : 1000;
+const SPEEDUP_REPEATS = quick ? 1 : 3;
+const SCENARIO_FILE = fileURLToPath(new URL('../scenarios/mmio-split.ts', import.meta.url));
+const fmtBig = (n: number) => (n < 1e6 ? fmt(n) : n.toExponential(1).replace('e+', 'e'));
 
 /** Executions/s and steps/s of `check mmio-split:fixed` (random strategy, in-process). */
 async function checkRate() {
-  await check(mmioSplit, { variants: ['fixed'], maxSchedules: 100, traceDir: null }); // warm-up
+  await check(mmioSplit, { variants: ['fixed'], strategy: 'random', maxSchedules: 100, traceDir: null }); // warm-up
   const rates: { execs: number; steps: number }[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const r = await check(mmioSplit, {
       variants: ['fixed'],
+      strategy: 'random',
       maxSchedules: SCHEDULES,
       traceDir: null,
       budgetMs: 600_000,
@@ -119,6 +129,104 @@ function cliWall() {
   return median(times);
 }
 
+/** A run of `check` on one variant, as the CLI does it (from the scenario file, so workers can load it). */
+async function checkOne(variant: string, options: CheckOptions) {
+  const events = await lastValueFrom(
+    checkTargets$([{ scenario: mmioSplit, file: SCENARIO_FILE, variant }], {
+      traceDir: null,
+      ...options,
+    }).pipe(toArray()),
+  );
+  const done = events.find((e) => e.type === 'done');
+  if (!done || done.type !== 'done') throw new Error(`no report for ${variant}`);
+  return done.report;
+}
+
+/**
+ * The number of interleavings, estimated by Knuth's estimator (Math. Comp. 1975): along a
+ * uniformly random schedule, the product of the numbers of enabled moves is an unbiased
+ * estimate of the number of complete schedules. Mean of many walks.
+ */
+function naiveInterleavings(variant: string, walks = quick ? 100 : 400): number {
+  const inst = instantiate(mmioSplit, variant);
+  const prng = new Prng(7);
+  let sum = 0;
+  for (let w = 0; w < walks; w++) {
+    const exec = new Execution(inst);
+    exec.start();
+    let product = 1;
+    for (let m = exec.enabled(); m.length && !exec.bug; m = exec.enabled()) {
+      product *= m.length;
+      exec.apply(m[prng.below(m.length)]);
+    }
+    sum += product;
+  }
+  return sum / walks;
+}
+
+/** Time from the start of the search to the first bug, without shrinking (median over 10 seeds). */
+async function timeToBug(variant: string, strategy: 'pct' | 'random') {
+  const inst = instantiate(mmioSplit, variant);
+  const times: number[] = [];
+  for (let seed = 0; seed < 10; seed++) {
+    const lane = strategy === 'pct' ? new SamplingSearch('pct', seed, 3) : new SamplingSearch('random', seed);
+    const t = performance.now();
+    const out = await explore(inst, [{ lanes: [lane], cap: Number.POSITIVE_INFINITY }], {
+      maxSchedules: 100_000,
+      budgetMs: 60_000,
+    });
+    times.push(out.bug ? performance.now() - t : Number.NaN);
+  }
+  const found = times.filter((x) => !Number.isNaN(x));
+  return found.length === times.length ? median(found) : Number.NaN;
+}
+
+interface Row {
+  variant: string;
+  verdict: string;
+  executions: number;
+  classes: number | undefined;
+  naive: number;
+  states: number | undefined;
+  stepsPerSec: number;
+  ms: number;
+  pct: number | undefined;
+  random: number | undefined;
+  speedup: number;
+}
+
+async function variantTable(): Promise<Row[]> {
+  const rows: Row[] = [];
+  await checkOne('fixed', { workers: 1, maxSchedules: 50 }); // warm-up
+  for (const variant of Object.keys(mmioSplit.variants)) {
+    const one: number[] = [];
+    const two: number[] = [];
+    let report: Awaited<ReturnType<typeof checkOne>> | undefined;
+    for (let i = 0; i < SPEEDUP_REPEATS; i++) {
+      report = await checkOne(variant, { workers: 1 });
+      one.push(report.elapsedMs);
+      two.push((await checkOne(variant, { workers: 2 })).elapsedMs);
+    }
+    const r = report!;
+    const bug = r.verdict === 'bug';
+    rows.push({
+      variant,
+      verdict: `${r.verdict}${r.exhaustive ? ', exhaustive' : ''}`,
+      executions: r.schedules,
+      classes: r.classes,
+      naive: naiveInterleavings(variant),
+      states: r.states,
+      stepsPerSec: (r.steps * 1000) / Math.max(1, median(one)),
+      ms: median(one),
+      pct: bug ? await timeToBug(variant, 'pct') : undefined,
+      random: bug ? await timeToBug(variant, 'random') : undefined,
+      speedup: median(one) / Math.max(1, median(two)),
+    });
+  }
+  return rows;
+}
+
+const rows = await variantTable();
 const rate = await checkRate();
 const rv = rawVsEngine();
 const wall = cliWall();
@@ -127,6 +235,23 @@ const lines = [
   '',
   `Written by \`npm run bench\` (bench/run.ts); do not edit by hand. vcpusim ${VERSION}, Node ${process.version},`,
   `${cpus().length} × ${cpus()[0]?.model.trim()}. Every figure is the median of ${REPEATS} runs.`,
+  '',
+  '## Every bundled variant, default strategy (portfolio)',
+  '',
+  "Executions: as `vcpusim check` runs them (DPOR first). Naive: the number of interleavings, by Knuth's",
+  'estimator over random walks (exact when there is one). Time to first bug: PCT (depth 3) and random',
+  `search, median over 10 seeds, without shrinking. Speedup: \`--workers 2\` against \`--workers 1\`, medians of ${SPEEDUP_REPEATS} runs.`,
+  '',
+  '| variant | verdict | executions (classes) | naive | reduction | states | steps/s | time | first bug PCT / random | 2 workers |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => {
+    const ms = (x: number | undefined) =>
+      x === undefined ? '-' : Number.isNaN(x) ? 'not found' : `${fmt(x)} ms`;
+    const classes = r.classes === undefined ? '' : ` (${fmt(r.classes)})`;
+    return `| mmio-split:${r.variant} | ${r.verdict} | ${fmt(r.executions)}${classes} | ${fmtBig(r.naive)} | ${fmtBig(r.naive / Math.max(1, r.executions))}× | ${r.states === undefined ? '-' : fmt(r.states)} | ${fmt(r.stepsPerSec)} | ${fmt(r.ms)} ms | ${ms(r.pct)} / ${ms(r.random)} | ${r.speedup.toFixed(2)}× |`;
+  }),
+  '',
+  '## The engine',
   '',
   '| measure | value |',
   '|---|---|',

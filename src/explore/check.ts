@@ -156,7 +156,7 @@ export function checkVariant$(
               : undefined,
           onResult: (r, schedules) => {
             if (schedules === 1 && !r.bug && !r.blocked) checkDeterminism(instance, r);
-            if (!r.blocked && r.task.kind === 'dpor') classes++;
+            if (!r.blocked && (r.task.kind === 'dpor' || r.task.kind === 'bounded')) classes++;
             const t = performance.now();
             if (t - lastProgress < o.progressMs) return;
             lastProgress = t;
@@ -186,7 +186,7 @@ export function checkVariant$(
         schedules: outcome.schedules,
         ...(plan.name === 'random' || plan.name === 'pct'
           ? {}
-          : { classes: outcome.classes, blocked: outcome.blocked }),
+          : { classes: outcome.classes, blocked: outcome.blocked, states: outcome.states }),
         ...(plan.bounded ? { preemptionBound: plan.bounded.level } : {}),
         steps: outcome.steps,
       };

@@ -37,6 +37,8 @@ export interface ExploreOutcome {
   readonly bug?: Judged;
   /** Complete executions of the exhaustive search (Mazurkiewicz traces) among those counted. */
   readonly classes: number;
+  /** Distinct global states the counted executions of the exhaustive search reached. */
+  readonly states: number;
   /** Every phase was exhausted: the space is covered. */
   readonly exhausted: boolean;
   readonly elapsedMs: number;
@@ -50,6 +52,8 @@ export interface Judged {
   readonly blocked: boolean;
   readonly bug?: TaskResult['bug'];
   readonly moves?: readonly string[];
+  /** Global states its new steps reached (exhaustive searches). */
+  readonly states?: readonly number[];
 }
 
 interface Lane {
@@ -66,6 +70,12 @@ type Verdict =
   | { readonly kind: 'bug'; readonly counted: Judged[]; readonly bug: Judged }
   | { readonly kind: 'cap'; readonly counted: Judged[] }
   | { readonly kind: 'exhausted'; readonly counted: Judged[] };
+
+function distinct(results: readonly Judged[]): number {
+  const set = new Set<number>();
+  for (const r of results) for (const h of r.states ?? []) set.add(h);
+  return set.size;
+}
 
 function decide(lanes: readonly Lane[], cap: number): Verdict {
   const counted: Judged[] = [];
@@ -110,6 +120,7 @@ export async function explore(
       steps: all.reduce((n, r) => n + r.steps, 0),
       blocked: all.filter((r) => r.blocked).length,
       classes: all.filter((r) => !r.blocked && (r.kind === 'dpor' || r.kind === 'bounded')).length,
+      states: distinct(all),
     };
   };
   const end = (stop: StopReason, counted: readonly Judged[], bug?: Judged, exhausted = false) => ({
@@ -193,11 +204,13 @@ export async function explore(
         const [head, ...rest] = active;
         if (!has(head.lane, head.want)) run(head.lane, true);
         if (options.pool) {
-          for (const { lane, want } of rest)
-            while (inflight.size < cap && !has(lane, want) && run(lane, false)) {}
-          for (let more = true; more && inflight.size < cap; ) {
+          // Other lanes' awaited executions keep the pool busy and each thread on one lane
+          // (their checkpoints then serve the next execution); run ahead only if they do not.
+          for (const { lane, want } of rest) if (inflight.size < cap && !has(lane, want)) run(lane, false);
+          for (let more = true; more && inflight.size < options.pool.pool.size; ) {
             more = false;
-            for (const { lane } of active) if (inflight.size < cap && run(lane, false)) more = true;
+            for (const { lane } of active)
+              if (inflight.size < options.pool.pool.size && run(lane, false)) more = true;
           }
         }
         if (failure) throw failure;
@@ -214,6 +227,7 @@ export async function explore(
             kind: r.task.kind,
             steps: r.steps,
             blocked: r.blocked,
+            states: r.dpor?.states ?? r.states,
             ...(r.bug ? { bug: r.bug, moves: r.moves } : {}),
           });
           judged++;

@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import { ModelError } from '../model/errors.ts';
+import type { Checkpoint } from '../runtime/execution.ts';
 import { Execution } from '../runtime/execution.ts';
 import type { Bug, Footprint, StepRecord } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
@@ -16,6 +17,8 @@ export interface ExecutionResult {
   readonly blocked: boolean;
   /** Acquisitions still waiting at the end (see Execution.waiting). */
   readonly waiting: readonly Footprint[];
+  /** With a strategy that hashes states: the global state after each step. */
+  readonly states: readonly number[];
   readonly traceHash: string;
   readonly stepHashes: readonly number[];
   /** Filled only with `fingerprint`. */
@@ -25,6 +28,10 @@ export interface ExecutionResult {
 }
 
 export interface RunOptions {
+  /** Start from this checkpoint, whose execution took `moves` to reach it. */
+  readonly resume?: { readonly checkpoint: Checkpoint; readonly moves: readonly string[] };
+  /** Collect a checkpoint after the start and after every step. */
+  readonly checkpoints?: Checkpoint[];
   readonly record?: boolean;
   readonly fingerprint?: boolean;
   readonly onStep?: (record: StepRecord) => void;
@@ -41,9 +48,13 @@ export function runExecution(
     record: options.record || !!options.onStep,
     fingerprint: options.fingerprint,
     trackReads: strategy.tracksReads,
+    hashStates: strategy.hashesStates,
+    from: options.resume?.checkpoint,
   });
-  exec.start();
-  const moves: string[] = [];
+  if (!options.resume) exec.start();
+  const moves: string[] = options.resume ? [...options.resume.moves] : [];
+  const cps = options.checkpoints;
+  cps?.push(exec.checkpoint());
   let blocked = false;
   while (!exec.bug) {
     const enabled = exec.enabled();
@@ -58,6 +69,7 @@ export function runExecution(
     }
     const rec = exec.apply(move);
     moves.push(rec.move);
+    if (cps && !exec.bug) cps.push(exec.checkpoint());
     strategy.stepped?.(rec);
     options.onStep?.(rec);
   }
@@ -69,12 +81,13 @@ export function runExecution(
     bug: exec.bug,
     blocked,
     waiting,
+    states: exec.stateHashes,
     traceHash: exec.traceHash,
     stepHashes: exec.stepHashes,
     contextHashes: exec.contextHashes,
     records: exec.records,
   };
-  strategy.end({ index, moves, bug: exec.bug, blocked, waiting });
+  strategy.end({ index, moves, bug: exec.bug, blocked, waiting, states: exec.stateHashes });
   return result;
 }
 

@@ -29,8 +29,9 @@ export interface TaskResult {
   readonly traceHash?: string;
   /** DPOR: what the execution tells the search (its new nodes and races). */
   readonly dpor?: BranchReport;
-  /** Preemption-bounded search: the enabled moves before every step. */
+  /** Preemption-bounded search: the enabled moves before every step, and the state after each. */
   readonly enabled?: readonly (readonly Move[])[];
+  readonly states?: readonly number[];
 }
 
 /**

@@ -82,11 +82,20 @@ export class MemoryImage {
 
 export class GuestMemory {
   private readonly pages = new Map<number, Page>();
+  /**
+   * Every byte written since the image, as (address, value) pairs: append-only, so a
+   * checkpoint is just a length, and resuming replays the log up to it.
+   */
+  readonly log: number[] = [];
 
-  constructor(image: MemoryImage | readonly RegionSpec[]) {
+  constructor(
+    image: MemoryImage | readonly RegionSpec[],
+    replay?: { log: readonly number[]; length: number },
+  ) {
     const img = image instanceof MemoryImage ? image : new MemoryImage(image);
     for (const [pfn, p] of img.pages)
       this.pages.set(pfn, { type: p.type, region: p.region, bytes: p.bytes, owned: false });
+    if (replay) for (let i = 0; i < replay.length; i += 2) this.poke(replay.log[i], [replay.log[i + 1]]);
   }
 
   private page(addr: number): Page {
@@ -127,6 +136,12 @@ export class GuestMemory {
     return out;
   }
 
+  /**
+   * A hash of how the contents differ from the initial image, kept up to date by every
+   * write (a sum of one term per byte, as Zobrist hashing does): equal contents, equal hash.
+   */
+  contentHash = 0;
+
   /** Writes raw bytes, ignoring page types. */
   poke(addr: number, bytes: Bytes): void {
     for (let i = 0; i < bytes.length; i++) {
@@ -136,7 +151,11 @@ export class GuestMemory {
         p.bytes = p.bytes.slice();
         p.owned = true;
       }
-      p.bytes[a % PAGE_SIZE] = bytes[i] & 0xff;
+      const o = a % PAGE_SIZE;
+      const v = bytes[i] & 0xff;
+      this.contentHash = (this.contentHash - byteTerm(a, p.bytes[o]) + byteTerm(a, v)) | 0;
+      p.bytes[o] = v;
+      this.log.push(a, v);
     }
   }
 
@@ -153,6 +172,12 @@ export class GuestMemory {
     this.poke(addr, bytes);
     return { ok: true, bytes };
   }
+}
+
+function byteTerm(addr: number, value: number): number {
+  let z = Math.imul(addr ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(value + 1, 0xc2b2ae35);
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d);
+  return z ^ (z >>> 15);
 }
 
 /** Little-endian bytes to an unsigned integer. */

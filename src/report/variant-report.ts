@@ -29,6 +29,8 @@ export interface VariantReport {
   /** Under DPOR: Mazurkiewicz traces explored, and executions abandoned by sleep sets. */
   readonly classes?: number;
   readonly blocked?: number;
+  /** Distinct global states the exhaustive search reached (hashed). */
+  readonly states?: number;
   readonly steps: number;
   readonly elapsedMs: number;
   /** The fields below are present when verdict is `bug`. */

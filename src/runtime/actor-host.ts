@@ -1,4 +1,10 @@
-import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
+import {
+  type Actor,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  createActor,
+  type EventObject,
+} from 'xstate';
 import type { Unit } from '../memory/atomic-units.ts';
 import type { Operation } from '../model/operation.ts';
 import { stateName } from './state-name.ts';
@@ -26,8 +32,11 @@ export class ActorHost {
     readonly name: string,
     machine: AnyStateMachine,
     input: unknown,
+    /** Resume from this snapshot (a checkpoint's) instead of the initial state. */
+    from?: AnyMachineSnapshot,
   ) {
-    this.actor = createActor(machine, { input, id: name });
+    const snapshot = from ? machine.getPersistedSnapshot(from) : undefined;
+    this.actor = createActor(machine, { input, id: name, snapshot });
     this.actor.on('*', (ev) => {
       this.emitted.push(ev);
     });

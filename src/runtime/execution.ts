@@ -1,4 +1,4 @@
-import type { EventObject } from 'xstate';
+import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { brokenInvariant } from '../checkers/invariants.ts';
 import { terminationBug } from '../checkers/termination.ts';
 import { atomicUnits } from '../memory/atomic-units.ts';
@@ -10,6 +10,7 @@ import { ActorHost, type Pending } from './actor-host.ts';
 import { TraceHasher } from './hash.ts';
 import { LockTable } from './locks.ts';
 import { Mailboxes } from './mailbox.ts';
+import { StateHasher } from './state-hash.ts';
 import { type Bug, type Footprint, type MemoryAccess, type Move, moveKey, type StepRecord } from './step.ts';
 import { validateOperation } from './validate-operation.ts';
 import { makeWorldView, ReadTracker, type WorldView } from './world-view.ts';
@@ -28,9 +29,43 @@ export interface ExecutionOptions {
    * that partial-order reduction orders the steps the invariants can tell apart.
    */
   readonly trackReads?: boolean;
+  /**
+   * Resume from a checkpoint of an earlier execution of the same instance instead of
+   * starting: the steps before it are not run again. `start()` must not be called.
+   */
+  readonly from?: Checkpoint;
+  /** Hash the global state after every step (`stateHashes`), for counting and caching states. */
+  readonly hashStates?: boolean;
   /** Collect every event sent to an actor (for the benchmark against raw xstate). */
   readonly transitions?: { actor: string; event: EventObject }[];
 }
+
+/**
+ * The whole state of an execution after some step, to resume from without re-running the
+ * steps before it. Actor snapshots are xstate's own (immutable); everything mutable is
+ * copied, and copied again on every resume.
+ */
+export interface Checkpoint {
+  readonly step: number;
+  readonly actors: readonly {
+    readonly snapshot: AnyMachineSnapshot;
+    readonly queue: readonly Pending[];
+    readonly results: Readonly<Record<string, unknown>>;
+    readonly steps: number;
+  }[];
+  readonly mailboxes: Mailboxes;
+  /** The memory's write log and how much of it had been written. */
+  readonly memory: { readonly log: readonly number[]; readonly length: number };
+  readonly locks: LockTable;
+  readonly clock: number;
+  readonly hash: readonly [number, number];
+  readonly stepHashes: readonly number[];
+  readonly stepHashCount: number;
+  readonly stateHashes: readonly number[];
+  readonly stateHashCount: number;
+}
+
+const copyPending = (p: Pending): Pending => ({ ...p, acc: [...p.acc] });
 
 /**
  * One execution of a scenario instance (DESIGN §2, "Runtime"): the global state (actors,
@@ -53,25 +88,47 @@ export class Execution {
   /** With `fingerprint`: the hash of the stepping actor's context after each step. */
   readonly contextHashes: string[] = [];
   readonly records: StepRecord[] = [];
+  /** With `hashStates`: the global state hash after each step. */
+  readonly stateHashes: number[] = [];
   readonly view: WorldView;
   private lastStep: StepRecord | undefined;
   private readonly tracker: ReadTracker | undefined;
+  private states: StateHasher | undefined;
 
   constructor(
     readonly instance: ScenarioInstance,
     private readonly options: ExecutionOptions = {},
   ) {
-    this.memory = new GuestMemory(instance.image);
+    const cp = options.from;
+    this.memory = new GuestMemory(instance.image, cp?.memory);
     try {
-      this.locks = new LockTable(instance.locks);
+      this.locks = cp ? cp.locks.clone() : new LockTable(instance.locks);
     } catch (e) {
       throw new ModelError('invalid', `scenario '${instance.scenario.name}': ${(e as Error).message}`);
     }
     const names = instance.actors.map((a) => a.name);
-    this.mailboxes = new Mailboxes(names);
-    this.hosts = instance.actors.map((a) => new ActorHost(a.name, a.machine, a.input));
+    this.mailboxes = cp ? cp.mailboxes.clone() : new Mailboxes(names);
+    this.hosts = instance.actors.map(
+      (a, i) => new ActorHost(a.name, a.machine, a.input, cp?.actors[i].snapshot),
+    );
     for (const h of this.hosts) this.byName.set(h.name, h);
+    if (cp) {
+      cp.actors.forEach((a, i) => {
+        const h = this.hosts[i];
+        h.actor.start();
+        h.refreshState();
+        h.queue.push(...a.queue.map(copyPending));
+        h.results = { ...a.results };
+        h.steps = a.steps;
+      });
+      this.clock = cp.clock;
+      this.hasher.restore(cp.hash);
+      this.stepCount = cp.step;
+      this.stepHashes.push(...cp.stepHashes.slice(0, cp.stepHashCount));
+      this.stateHashes.push(...cp.stateHashes.slice(0, cp.stateHashCount));
+    }
     this.tracker = options.trackReads ? new ReadTracker() : undefined;
+    if (cp && options.hashStates) this.startHashing();
     this.view = makeWorldView(
       names,
       this.byName,
@@ -90,6 +147,7 @@ export class Execution {
       this.afterTransition(h, 'start', 'xstate.init');
     }
     this.stepHashes.push(this.hasher.low);
+    if (this.options.hashStates) this.startHashing();
     if (this.options.fingerprint) {
       const fp = new TraceHasher();
       for (const h of this.hosts) fp.value(h.actor.getSnapshot().context);
@@ -102,6 +160,35 @@ export class Execution {
 
   get traceHash(): string {
     return this.hasher.digest();
+  }
+
+  private startHashing(): void {
+    this.states = new StateHasher(this.hosts);
+    const h = this.hosts[0];
+    if (h) this.states.update(h, this.mailboxes, this.locks);
+  }
+
+  /** The state now, to resume from later (see Checkpoint). Only between steps, with no bug. */
+  checkpoint(): Checkpoint {
+    return {
+      step: this.stepCount,
+      actors: this.hosts.map((h) => ({
+        snapshot: h.actor.getSnapshot() as AnyMachineSnapshot,
+        queue: h.queue.map(copyPending),
+        results: { ...h.results },
+        steps: h.steps,
+      })),
+      mailboxes: this.mailboxes.clone(),
+      memory: { log: this.memory.log, length: this.memory.log.length },
+      locks: this.locks.clone(),
+      clock: this.clock,
+      hash: this.hasher.save(),
+      // Append-only: a checkpoint keeps the arrays and the lengths it saw.
+      stepHashes: this.stepHashes,
+      stepHashCount: this.stepHashes.length,
+      stateHashes: this.stateHashes,
+      stateHashCount: this.stateHashes.length,
+    };
   }
 
   /** The moves the scheduler may take now, in a deterministic order. */
@@ -219,6 +306,16 @@ export class Execution {
       this.lastStep = record;
     }
     if (this.options.record) this.records.push(record);
+    if (this.states) {
+      const o = footprint.object?.type;
+      // A delivery changes the receiver's mailbox; a send another's, so both rehash the mailboxes.
+      this.states.update(
+        h,
+        o === 'mailbox' ? this.mailboxes : undefined,
+        o === 'lock' ? this.locks : undefined,
+      );
+      this.stateHashes.push(this.states.hash(this.clock, this.memory.contentHash));
+    }
     return record;
   }
 

@@ -52,6 +52,17 @@ export class TraceHasher {
     }
   }
 
+  /** The hasher's state, to resume from a checkpoint. */
+  save(): readonly [number, number] {
+    return [this.h1, this.h2];
+  }
+
+  restore([h1, h2]: readonly [number, number]): this {
+    this.h1 = h1;
+    this.h2 = h2;
+    return this;
+  }
+
   /** 32 bits of the state, cheap to keep per step to find where two traces part. */
   get low(): number {
     return this.h1;

@@ -73,6 +73,12 @@ export class LockTable {
     return l.writer !== undefined ? [l.writer] : [...l.readers];
   }
 
+  clone(): LockTable {
+    const t = new LockTable({});
+    for (const [name, l] of this.locks) t.locks.set(name, { ...l, readers: [...l.readers] });
+    return t;
+  }
+
   names(): string[] {
     return [...this.locks.keys()];
   }

@@ -35,6 +35,19 @@ export class Mailboxes {
     return this.channels.get(Mailboxes.channelId(from, to))?.shift();
   }
 
+  clone(): Mailboxes {
+    const m = new Mailboxes(this.actorOrder);
+    for (const [id, q] of this.channels) if (q.length) m.channels.set(id, [...q]);
+    return m;
+  }
+
+  /** The messages waiting, channel by channel, for hashing the global state. */
+  contents(): [string, readonly EventObject[]][] {
+    return [...this.channels]
+      .filter(([, q]) => q.length > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   pending(to: string): number {
     let n = 0;
     for (const from of this.actorOrder) n += this.channels.get(Mailboxes.channelId(from, to))?.length ?? 0;

@@ -31,6 +31,8 @@ export interface BranchReport {
   /** The enabled moves at each node the execution created (after the prefix). */
   readonly fresh: readonly (readonly Move[])[];
   readonly races: readonly RaceFix[];
+  /** The global state after each step from `from` on. */
+  readonly states: readonly number[];
 }
 
 /**
@@ -41,6 +43,7 @@ export interface BranchReport {
 export class DporBranch implements Strategy {
   readonly name = 'dpor';
   readonly tracksReads = true;
+  readonly hashesStates = true;
   readonly exhausted = false;
   readonly footprints: Footprint[] = [];
   readonly enabledAt: (readonly Move[])[] = [];
@@ -54,6 +57,12 @@ export class DporBranch implements Strategy {
 
   begin(): boolean {
     return true;
+  }
+
+  /** Resuming from a checkpoint: what the skipped steps of the path recorded. */
+  seed(footprints: readonly Footprint[], enabledAt: readonly (readonly Move[])[]): void {
+    this.footprints.push(...footprints);
+    this.enabledAt.push(...enabledAt);
   }
 
   pick(enabled: readonly Move[], step: number): Move | undefined {
@@ -90,6 +99,7 @@ export class DporBranch implements Strategy {
       footprints: this.footprints.slice(t.from),
       fresh: this.fresh,
       races: raceFixes(summary.moves, this.footprints, summary.waiting, this.enabledAt, t.rootDepth, t.from),
+      states: summary.states.slice(t.from),
     };
   }
 }

@@ -205,6 +205,7 @@ export class DporSearch implements Search {
 export class DporStrategy implements Strategy {
   readonly name = 'dpor';
   readonly tracksReads = true;
+  readonly hashesStates = true;
   readonly search: DporSearch;
   private branch: DporBranch | undefined;
   private current: { id: number; task: DporTask } | undefined;

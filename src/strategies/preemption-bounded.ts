@@ -16,6 +16,7 @@ export interface BoundedTask {
 export class BoundedBranch implements Strategy {
   readonly name = 'bounded';
   readonly exhausted = false;
+  readonly hashesStates = true;
   readonly enabled: (readonly Move[])[] = [];
   private last: string | undefined;
 
@@ -46,6 +47,8 @@ interface Node {
   /** The actor that moved last before this node. */
   readonly last: string | undefined;
   readonly explored: Set<string>;
+  /** The same state was reached before with at least this much of the bound left: its subtree is covered. */
+  readonly cached: boolean;
   taken: string;
   inflight?: { readonly key: string; readonly id: number };
 }
@@ -66,6 +69,10 @@ export class PreemptionBoundedSearch implements Search {
   level = 0;
   /** A branch of the current level was skipped for exceeding its bound. */
   private cut = false;
+  /** States seen at this level: the fewest preemptions they were reached with, and after which actor. */
+  private seen = new Map<number, { before: number; last: string | undefined }[]>();
+  /** Distinct states seen over all levels. */
+  readonly states = new Set<number>();
   private nodes: Node[] = [];
   private nextId = 0;
   private first: 'new' | 'inflight' | 'judged' = 'new';
@@ -101,6 +108,7 @@ export class PreemptionBoundedSearch implements Search {
       this.level++;
       this.cut = false;
       this.nodes = [];
+      this.seen = new Map();
       this.first = 'new';
       return this.nextId;
     }
@@ -125,12 +133,37 @@ export class PreemptionBoundedSearch implements Search {
       this.nodes.length = start + 1;
       start++;
     }
+    const states = result.states ?? [];
     for (let k = start; k < moves.length; k++) {
       const prev = this.nodes[k - 1];
       const last = k > 0 ? actorOf(prev.enabled, prev.taken) : undefined;
       const before = k > 0 ? prev.before + this.cost(prev, prev.taken) : 0;
-      this.nodes[k] = { enabled: enabled[k], before, last, explored: new Set([moves[k]]), taken: moves[k] };
+      // The state at node k is the state after step k - 1.
+      const cached = k > 0 && (prev.cached || this.visit(states[k - 1], before, last));
+      this.nodes[k] = {
+        enabled: enabled[k],
+        before,
+        last,
+        cached,
+        explored: new Set([moves[k]]),
+        taken: moves[k],
+      };
     }
+    for (const h of states) this.states.add(h);
+  }
+
+  /**
+   * Records a state; true when it was reached before, after the same actor, with no more
+   * preemptions: depth-first search has explored everything below it then, with at least
+   * the budget it has now, so pruning it is sound.
+   */
+  private visit(state: number | undefined, before: number, last: string | undefined): boolean {
+    if (state === undefined) return false;
+    const list = this.seen.get(state) ?? [];
+    if (list.some((s) => s.last === last && s.before <= before)) return true;
+    list.push({ before, last });
+    this.seen.set(state, list);
+    return false;
   }
 
   /** Preemptions a move adds at a node. */
@@ -142,6 +175,7 @@ export class PreemptionBoundedSearch implements Search {
   }
 
   private pending(node: Node): string | undefined {
+    if (node.cached) return undefined;
     for (const m of node.enabled) {
       const key = moveKey(m);
       if (node.explored.has(key)) continue;

@@ -18,6 +18,8 @@ export interface Strategy {
   stepped?(record: StepRecord): void;
   /** Asks the runtime to record what invariants read into each footprint. */
   readonly tracksReads?: boolean;
+  /** Asks the runtime to hash the global state after each step. */
+  readonly hashesStates?: boolean;
   /** Ends the execution with the moves taken and the bug, if any. */
   end(summary: ExecutionSummary): void;
   /** True once `begin` has returned false because the whole space was covered. */
@@ -32,4 +34,6 @@ export interface ExecutionSummary {
   readonly blocked: boolean;
   /** Acquisitions still waiting at the end (see Execution.waiting). */
   readonly waiting: readonly Footprint[];
+  /** With `hashesStates`: the global state hash after each step. */
+  readonly states: readonly number[];
 }
