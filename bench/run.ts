@@ -138,7 +138,7 @@ async function checkOne(variant: string, options: CheckOptions) {
     }).pipe(toArray()),
   );
   const done = events.find((e) => e.type === 'done');
-  if (!done || done.type !== 'done') throw new Error(`no report for ${variant}`);
+  if (done?.type !== 'done') throw new Error(`no report for ${variant}`);
   return done.report;
 }
 
