@@ -103,6 +103,6 @@ export function runTask(instance: ScenarioInstance, id: number, task: Task): Tas
     blocked: r.blocked,
     traceHash: r.traceHash,
   };
-  if (strategy instanceof BoundedBranch) return { ...base, enabled: strategy.enabled };
+  if (strategy instanceof BoundedBranch) return { ...base, enabled: strategy.enabled, states: r.states };
   return base;
 }
