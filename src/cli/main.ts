@@ -100,7 +100,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         const { values, positionals } = parse('merge', rest, { json: { type: 'boolean' } });
         if (positionals.length === 0)
           throw new UsageError('merge takes one or more report files (check --json)');
-        return await mergeCommand(positionals, !!values.json, io.out);
+        return await mergeCommand(positionals, !!values.json, io);
       }
       case 'replay': {
         const { values, positionals } = parse('replay', rest, { json: { type: 'boolean' } });

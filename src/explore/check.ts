@@ -80,7 +80,7 @@ function makePhases(
   if (o.preemptions !== undefined) {
     if (o.shard && o.shard.count > 1) throw new UsageError('--preemptions cannot be combined with --shard');
     const bounded = new PreemptionBoundedSearch(o.preemptions);
-    return { name: 'dpor', phases: [{ lanes: [bounded], cap: all }], bounded };
+    return { name: 'preemption-bounded', phases: [{ lanes: [bounded], cap: all }], bounded };
   }
   const shard = o.shard && o.shard.count > 1 ? o.shard : undefined;
   switch (o.strategy) {
@@ -156,7 +156,7 @@ export function checkVariant$(
               : undefined,
           onResult: (r, schedules) => {
             if (schedules === 1 && !r.bug && !r.blocked) checkDeterminism(instance, r);
-            if (!r.blocked && (r.task.kind === 'dpor' || r.task.kind === 'bounded')) classes++;
+            if (!r.blocked && r.task.kind === 'dpor') classes++;
             const t = performance.now();
             if (t - lastProgress < o.progressMs) return;
             lastProgress = t;
@@ -165,7 +165,7 @@ export function checkVariant$(
               progress: {
                 ...base,
                 schedules,
-                classes: plan.name === 'random' || plan.name === 'pct' ? undefined : classes,
+                classes: plan.name === 'dpor' || plan.name === 'portfolio' ? classes : undefined,
                 maxSchedules: o.maxSchedules,
                 budgetMs: o.budgetMs,
                 steps: 0,
@@ -184,9 +184,12 @@ export function checkVariant$(
         interrupted: outcome.stop === 'interrupted',
         stoppedBy: outcome.stop,
         schedules: outcome.schedules,
-        ...(plan.name === 'random' || plan.name === 'pct'
-          ? {}
-          : { classes: outcome.classes, blocked: outcome.blocked, states: outcome.states }),
+        // Classes only where partial-order reduction makes executions stand for them.
+        ...(plan.name === 'dpor' || plan.name === 'portfolio'
+          ? { classes: outcome.classes, blocked: outcome.blocked, states: outcome.states }
+          : plan.bounded
+            ? { states: outcome.states }
+            : {}),
         ...(plan.bounded ? { preemptionBound: plan.bounded.level } : {}),
         steps: outcome.steps,
       };

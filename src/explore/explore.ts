@@ -119,7 +119,7 @@ export async function explore(
       schedules: all.length,
       steps: all.reduce((n, r) => n + r.steps, 0),
       blocked: all.filter((r) => r.blocked).length,
-      classes: all.filter((r) => !r.blocked && (r.kind === 'dpor' || r.kind === 'bounded')).length,
+      classes: all.filter((r) => !r.blocked && r.kind === 'dpor').length,
       states: distinct(all),
     };
   };

@@ -2,13 +2,11 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../../model/errors.ts';
 import { mergeReports } from '../../report/merge.ts';
 import type { CheckReport } from '../../report/variant-report.ts';
+import type { Io } from '../io.ts';
 
 /** `vcpusim merge A.json B.json ...`: one verdict from the shards' reports. */
-export async function mergeCommand(
-  files: readonly string[],
-  json: boolean,
-  out: (s: string) => void,
-): Promise<number> {
+export async function mergeCommand(files: readonly string[], json: boolean, io: Io): Promise<number> {
+  const out = io.out;
   const inputs = files.map((file) => {
     let text: string;
     try {
@@ -21,7 +19,8 @@ export async function mergeCommand(
     try {
       return { file, report: JSON.parse(text) as CheckReport };
     } catch (e) {
-      throw new UsageError(`${file}: not JSON (${(e as Error).message})`);
+      const why = (e as Error).message.split('\n')[0].replace(/, ".*$/, '');
+      throw new UsageError(`${file}: not JSON (${why}); expected a vcpusim check --json report`);
     }
   });
   const { report, warnings } = mergeReports(inputs);
@@ -40,6 +39,7 @@ export async function mergeCommand(
       );
     }
   }
-  for (const w of warnings) out(`warning: ${w}`);
+  // On stderr, so that stdout stays one JSON document.
+  for (const w of warnings) io.err(`warning: ${w}`);
   return report.exitCode;
 }
