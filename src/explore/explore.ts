@@ -203,14 +203,19 @@ export async function explore(
         };
         const [head, ...rest] = active;
         if (!has(head.lane, head.want)) run(head.lane, true);
+        // Its awaited execution is on a worker: rather than wait, run one ahead here.
+        else if (head.lane.search.runsAhead && inflight.has(head.lane.ids.get(head.want)!))
+          run(head.lane, true);
         if (options.pool) {
           // Other lanes' awaited executions keep the pool busy and each thread on one lane
           // (their checkpoints then serve the next execution); run ahead only if they do not.
           for (const { lane, want } of rest) if (inflight.size < cap && !has(lane, want)) run(lane, false);
           for (let more = true; more && inflight.size < options.pool.pool.size; ) {
             more = false;
-            for (const { lane } of active)
-              if (inflight.size < options.pool.pool.size && run(lane, false)) more = true;
+            for (const { lane } of active) {
+              if (lane.search.runsAhead && inflight.size < options.pool.pool.size && run(lane, false))
+                more = true;
+            }
           }
         }
         if (failure) throw failure;

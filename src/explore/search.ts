@@ -49,4 +49,10 @@ export interface Search {
   /** A result has arrived, possibly ahead of its turn (optional: DPOR learns footprints early). */
   peek?(result: TaskResult): void;
   readonly exhausted: boolean;
+  /**
+   * Whether running executions ahead of need pays. Sampling's executions are independent,
+   * so yes; DPOR's run ahead only at shallow nodes, with long re-executions, and measured
+   * slower than one thread (see bench/results.md), so DPOR's parallelism is its lanes.
+   */
+  readonly runsAhead?: boolean;
 }

@@ -9,6 +9,7 @@ import type { Shard } from './shard.ts';
  */
 export class SamplingSearch implements Search {
   readonly exhausted = false;
+  readonly runsAhead = true;
   private issued = 0;
   private judged = 0;
   private firstLength: number | undefined;
