@@ -175,7 +175,8 @@ export function checkVariant$(
           },
         });
       } catch (e) {
-        if (e instanceof ModelError) return errorReport(e);
+        if (e instanceof ModelError)
+          return { ...errorReportOf(instance, o, e, performance.now() - started), ...base };
         throw e;
       }
       const stats = {
@@ -203,17 +204,6 @@ export function checkVariant$(
       }
       return reportBug(outcome, stats);
     };
-    const errorReport = (e: ModelError): VariantReport => ({
-      ...base,
-      verdict: 'error',
-      ok: false,
-      exhaustive: false,
-      interrupted: false,
-      schedules: 0,
-      steps: 0,
-      elapsedMs: Math.round(performance.now() - started),
-      error: { kind: e.kind, message: e.message },
-    });
     const reportBug = (
       outcome: ExploreOutcome,
       stats: Omit<VariantReport, 'verdict' | 'ok' | 'elapsedMs'>,
@@ -288,7 +278,12 @@ export function checkVariant$(
   });
 }
 
-function errorReportOf(instance: ScenarioInstance, o: typeof DEFAULTS, e: ModelError): VariantReport {
+function errorReportOf(
+  instance: ScenarioInstance,
+  o: typeof DEFAULTS,
+  e: ModelError,
+  elapsedMs = 0,
+): VariantReport {
   return {
     scenario: instance.scenario.name,
     variant: instance.variant,
@@ -302,7 +297,7 @@ function errorReportOf(instance: ScenarioInstance, o: typeof DEFAULTS, e: ModelE
     interrupted: false,
     schedules: 0,
     steps: 0,
-    elapsedMs: 0,
+    elapsedMs: Math.round(elapsedMs),
     error: { kind: e.kind, message: e.message },
   };
 }

@@ -6,7 +6,7 @@ import { PctStrategy } from '../strategies/pct.ts';
 import { BoundedBranch } from '../strategies/preemption-bounded.ts';
 import { RandomStrategy } from '../strategies/random.ts';
 import type { Strategy } from '../strategies/strategy.ts';
-import { runExecution } from './run-execution.ts';
+import { type ExecutionResult, runExecution } from './run-execution.ts';
 import type { Task, TaskResult } from './search.ts';
 
 /** An execution this thread ran, kept to resume later executions that share its path. */
@@ -57,16 +57,11 @@ function runDpor(instance: ScenarioInstance, id: number, task: Extract<Task, { k
     enabledAt: branch.enabledAt,
   });
   pasts.length = Math.min(pasts.length, PAST_KEPT);
-  return {
-    id,
-    task,
-    moves: r.moves,
-    steps: r.steps,
-    bug: r.bug,
-    blocked: r.blocked,
-    traceHash: r.traceHash,
-    dpor: branch.report,
-  };
+  return { ...resultOf(id, task, r), dpor: branch.report };
+}
+
+function resultOf(id: number, task: Task, r: ExecutionResult): TaskResult {
+  return { id, task, moves: r.moves, steps: r.steps, bug: r.bug, blocked: r.blocked, traceHash: r.traceHash };
 }
 
 /**
@@ -94,15 +89,7 @@ export function runTask(instance: ScenarioInstance, id: number, task: Task): Tas
   }
   strategy.begin(index);
   const r = runExecution(instance, strategy, index);
-  const base = {
-    id,
-    task,
-    moves: r.moves,
-    steps: r.steps,
-    bug: r.bug,
-    blocked: r.blocked,
-    traceHash: r.traceHash,
-  };
+  const base = resultOf(id, task, r);
   if (strategy instanceof BoundedBranch) return { ...base, enabled: strategy.enabled, states: r.states };
   return base;
 }

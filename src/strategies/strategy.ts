@@ -2,8 +2,9 @@ import type { Bug, Footprint, Move, StepRecord } from '../runtime/step.ts';
 
 /**
  * The scheduler strategy interface (DESIGN §2, "Strategies"), after shuttle's
- * `Scheduler` trait: begin an execution, pick each next step, end the execution.
- * DFS+DPOR, PCT, random, replay and portfolio all sit behind it.
+ * `Scheduler` trait: begin an execution, pick each next step, end the execution. It
+ * drives one execution (random, PCT, replay, a DPOR or bounded-search branch); a search
+ * across executions is a Search (src/explore/search.ts).
  */
 export interface Strategy {
   readonly name: string;

@@ -14,12 +14,10 @@
 import { describe, expect, it } from 'vitest';
 import { now } from '../../src/actions/index.ts';
 import { explore } from '../../src/explore/explore.ts';
-import { runExecution } from '../../src/explore/run-execution.ts';
 import { runTask } from '../../src/explore/run-task.ts';
-import { type Bug, type Move, moveKey } from '../../src/runtime/step.ts';
+import type { Bug } from '../../src/runtime/step.ts';
 import type { ScenarioInstance } from '../../src/scenario/instance.ts';
 import { PreemptionBoundedSearch } from '../../src/strategies/preemption-bounded.ts';
-import type { Strategy } from '../../src/strategies/strategy.ts';
 import {
   abba,
   bothIn,
@@ -39,26 +37,7 @@ import {
   twoSenders,
   writersReaders,
 } from '../fixtures/corpus.ts';
-import { allSchedules, oneShot, scenarioInstance } from '../fixtures/engine.ts';
-
-/** Replays a schedule exactly, recording the enabled moves before each step and hashing states. */
-class Profile implements Strategy {
-  readonly name = 'profile';
-  readonly exhausted = false;
-  readonly hashesStates = true;
-  readonly enabled: (readonly Move[])[] = [];
-  constructor(private readonly moves: readonly string[]) {}
-  begin(): boolean {
-    return true;
-  }
-  pick(enabled: readonly Move[], step: number): Move {
-    this.enabled.push(enabled);
-    const m = enabled.find((e) => moveKey(e) === this.moves[step]);
-    if (!m) throw new Error(`move ${this.moves[step]} is not enabled at step ${step}`);
-    return m;
-  }
-  end(): void {}
-}
+import { allSchedules, oneShot, runCounted, scenarioInstance } from '../fixtures/engine.ts';
 
 interface Schedule {
   readonly key: string;
@@ -71,16 +50,7 @@ interface Schedule {
 }
 
 function profile(instance: ScenarioInstance, moves: readonly string[]): Schedule {
-  const s = new Profile(moves);
-  const r = runExecution(instance, s, 0);
-  let preemptions = 0;
-  let last: string | undefined;
-  const actors = moves.map((key, i) => {
-    const actor = s.enabled[i].find((m) => moveKey(m) === key)!.actor;
-    if (last !== undefined && actor !== last && s.enabled[i].some((m) => m.actor === last)) preemptions++;
-    last = actor;
-    return actor;
-  });
+  const { result: r, actors, preemptions } = runCounted(instance, moves);
   return { key: moves.join(' '), preemptions, states: r.states, actors, bug: r.bug };
 }
 

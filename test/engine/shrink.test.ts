@@ -10,16 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { assign, setup } from 'xstate';
 import mmioSplit from '../../scenarios/mmio-split.ts';
 import { assert, type OperationEvent, read, write } from '../../src/actions/index.ts';
-import { replayMoves, runExecution } from '../../src/explore/run-execution.ts';
+import { replayMoves } from '../../src/explore/run-execution.ts';
 import { type Shrunk, sameBug, shrink } from '../../src/explore/shrink.ts';
 import type { DoneEvent } from '../../src/model/operation.ts';
 import { resultBytes } from '../../src/model/results.ts';
-import { type Bug, type Move, moveKey } from '../../src/runtime/step.ts';
+import type { Bug } from '../../src/runtime/step.ts';
 import type { WorldView } from '../../src/runtime/world-view.ts';
 import { defineScenario } from '../../src/scenario/define-scenario.ts';
 import { instantiate, type ScenarioInstance } from '../../src/scenario/instance.ts';
-import type { Strategy } from '../../src/strategies/strategy.ts';
-import { oneShot, runRandom, TWO_RAM_PAGES } from '../fixtures/engine.ts';
+import { oneShot, runCounted, runRandom, TWO_RAM_PAGES } from '../fixtures/engine.ts';
 
 const X = 0x1000;
 const FLAG = 0x1010;
@@ -118,36 +117,9 @@ const publication = () =>
     o: { machine: padding() },
   }));
 
-/** Replays a schedule exactly, recording what was enabled before each step. */
-class Recording implements Strategy {
-  readonly name = 'recording';
-  readonly exhausted = false;
-  readonly enabled: (readonly Move[])[] = [];
-  constructor(private readonly moves: readonly string[]) {}
-  begin(): boolean {
-    return true;
-  }
-  pick(enabled: readonly Move[], step: number): Move {
-    this.enabled.push(enabled);
-    const m = enabled.find((e) => moveKey(e) === this.moves[step]);
-    if (!m) throw new Error(`move ${this.moves[step]} is not enabled at step ${step}`);
-    return m;
-  }
-  end(): void {}
-}
-
 /** Preemptions of a schedule: switching away from an actor that could still move. */
 function preemptions(instance: ScenarioInstance, moves: readonly string[]): number {
-  const s = new Recording(moves);
-  runExecution(instance, s, 0);
-  let n = 0;
-  let last: string | undefined;
-  moves.forEach((key, i) => {
-    const actor = s.enabled[i].find((m) => moveKey(m) === key)!.actor;
-    if (last !== undefined && actor !== last && s.enabled[i].some((m) => m.actor === last)) n++;
-    last = actor;
-  });
-  return n;
+  return runCounted(instance, moves).preemptions;
 }
 
 /** Runs a schedule and returns its bug, failing if it has none. */
