@@ -142,7 +142,6 @@ export function checkVariant$(
     options.signal?.addEventListener('abort', onAbort);
     if (options.signal?.aborted) stop.abort();
     let lastProgress = started;
-    let classes = 0;
     const run = async (): Promise<VariantReport> => {
       let outcome: ExploreOutcome;
       try {
@@ -156,7 +155,8 @@ export function checkVariant$(
               : undefined,
           onResult: (r, schedules) => {
             if (schedules === 1 && !r.bug && !r.blocked) checkDeterminism(instance, r);
-            if (!r.blocked && r.task.kind === 'dpor') classes++;
+          },
+          onProgress: (schedules, classes) => {
             const t = performance.now();
             if (t - lastProgress < o.progressMs) return;
             lastProgress = t;

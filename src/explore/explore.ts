@@ -1,6 +1,9 @@
 import type { ScenarioInstance } from '../scenario/instance.ts';
+import { DporSearch } from '../strategies/dpor.ts';
 import { runTask } from './run-task.ts';
 import type { Search, TaskResult } from './search.ts';
+import { shareDpor } from './share-dpor.ts';
+import type { RunnerStats } from './work-sharing.ts';
 import type { WorkerTarget } from './worker.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
@@ -23,8 +26,10 @@ export interface ExploreOptions {
   readonly signal?: AbortSignal;
   /** Run executions on this pool (the scenario must come from a file the workers can load). */
   readonly pool?: { readonly pool: WorkerPool; readonly target: WorkerTarget };
-  /** Called with every judged result, in the order judged. */
+  /** Called with every judged result, in the order judged (on a pool, the exhaustive search's first only). */
   readonly onResult?: (r: TaskResult, judged: number) => void;
+  /** Executions run so far, and how many were complete executions of the exhaustive search. */
+  readonly onProgress?: (schedules: number, classes: number) => void;
 }
 
 export interface ExploreOutcome {
@@ -62,6 +67,17 @@ interface Lane {
   /** Local id → global id, for the executions handed out. */
   readonly ids: Map<number, number>;
   done: boolean;
+}
+
+/**
+ * What threads that were stopped mid-way ran, as counted executions: their steps and
+ * states, the blocked ones, and each thread's first bug.
+ */
+function statsAsJudged(s: RunnerStats): Judged[] {
+  const out: Judged[] = [{ id: -1, kind: 'dpor', steps: s.steps, blocked: false, states: s.states }];
+  for (let k = 0; k < s.blocked; k++) out.push({ id: -1, kind: 'dpor', steps: 0, blocked: true });
+  if (s.bug) out.push({ id: -1, kind: 'dpor', steps: 0, blocked: false, bug: s.bug.bug, moves: s.bug.moves });
+  return out;
 }
 
 /** What the lanes of a phase have decided so far. */
@@ -130,6 +146,7 @@ export async function explore(
     exhausted,
     elapsedMs: performance.now() - started,
   });
+  let classes = 0;
   try {
     for (const phase of phases) {
       const lanes: Lane[] = phase.lanes.map((search) => ({
@@ -139,6 +156,53 @@ export async function explore(
         done: false,
       }));
       const limit = Math.min(phase.cap, options.maxSchedules - before.length);
+      const searches = phase.lanes.filter((l) => l instanceof DporSearch);
+      if (options.pool && searches.length > 0 && searches.length === lanes.length) {
+        // The exhaustive search shares subtrees between threads rather than executions.
+        const base = { schedules: before.length, classes };
+        const shared = await shareDpor(
+          instance,
+          searches.map((s) => s.root),
+          limit,
+          {
+            ...options.pool,
+            signal: options.signal,
+            deadline: started + options.budgetMs,
+            onFirst: (r) => options.onResult?.(r, base.schedules + 1),
+            onProgress: (ran, complete) =>
+              options.onProgress?.(base.schedules + ran, base.classes + complete),
+          },
+        );
+        if (shared.kind === 'stopped') {
+          const all = [...before, ...shared.stats.flatMap(statsAsJudged)];
+          const first = all.find((r) => r.bug);
+          return {
+            stop: shared.reason,
+            schedules: before.length + shared.stats.reduce((n, s) => n + s.ran, 0),
+            steps: all.reduce((n, r) => n + r.steps, 0),
+            blocked: all.filter((r) => r.blocked).length,
+            classes: classes + shared.stats.reduce((n, s) => n + s.complete, 0),
+            states: distinct(all),
+            ...(first ? { bug: first } : {}),
+            exhausted: false,
+            elapsedMs: performance.now() - started,
+          };
+        }
+        lanes.forEach((lane, k) => {
+          for (const e of shared.logs[k].entries) {
+            lane.judged.push({
+              id: judged++,
+              kind: 'dpor',
+              steps: e.steps,
+              blocked: e.blocked,
+              states: e.states,
+              ...(e.bug ? { bug: e.bug, moves: e.moves } : {}),
+            });
+          }
+          // A lane cut at the cap is not done: the phase ends there, as it would on one thread.
+          lane.done = shared.logs[k].stopped !== 'cap';
+        });
+      }
       for (;;) {
         const all = () => lanes.flatMap((l) => l.judged);
         if (options.signal?.aborted) return end('interrupted', all());
@@ -238,7 +302,9 @@ export async function explore(
           judged++;
           judgedNow = true;
           if (r.bug) lane.done = true;
+          if (!r.blocked && r.task.kind === 'dpor') classes++;
           options.onResult?.(r, judged);
+          options.onProgress?.(judged, classes);
         }
         if (!judgedNow) {
           if (inflight.size === 0) throw new Error('exploration stalled: no execution in flight');

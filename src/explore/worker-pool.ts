@@ -2,14 +2,15 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ModelError } from '../model/errors.ts';
 import type { TaskResult } from './search.ts';
-import type { WorkerReply, WorkerRequest } from './worker.ts';
+import type { RunnerStats } from './work-sharing.ts';
+import type { ShareRequest, WorkerReply, WorkerRequest } from './worker.ts';
 
 /**
  * A piscina pool of worker threads that run executions (DESIGN §2, "Worker threads").
  * Workers load TypeScript through tsx, as the main thread does (worker-entry.mjs).
  */
 export class WorkerPool {
-  private readonly pool: Piscina<WorkerRequest, WorkerReply>;
+  private readonly pool: Piscina<WorkerRequest | ShareRequest, WorkerReply | RunnerStats>;
 
   constructor(readonly size: number) {
     this.pool = new Piscina({
@@ -22,9 +23,14 @@ export class WorkerPool {
   }
 
   async run(req: WorkerRequest): Promise<TaskResult> {
-    const reply = await this.pool.run(req);
+    const reply = (await this.pool.run(req)) as WorkerReply;
     if (reply.ok) return reply.result;
     throw new ModelError(reply.kind, reply.message, reply.where);
+  }
+
+  /** Occupies one thread with a share of the exhaustive search until told to stop (src/explore/share-dpor.ts). */
+  async share(req: ShareRequest): Promise<RunnerStats> {
+    return (await this.pool.run(req, { name: 'share', transferList: [req.port] })) as RunnerStats;
   }
 
   async close(): Promise<void> {

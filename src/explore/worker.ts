@@ -1,9 +1,11 @@
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { ModelError } from '../model/errors.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
 import { instantiate, type ScenarioInstance } from '../scenario/instance.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
 import { runTask } from './run-task.ts';
 import type { Task, TaskResult } from './search.ts';
+import { Runner, type RunnerStats, type ToRunner } from './work-sharing.ts';
 
 /** What a worker needs to rebuild the scenario instance a task runs on. */
 export interface WorkerTarget {
@@ -28,17 +30,65 @@ export type WorkerReply =
       readonly where: ModelError['where'];
     };
 
+/** A thread's part in sharing the exhaustive search (src/explore/share-dpor.ts). */
+export interface ShareRequest {
+  readonly target: WorkerTarget;
+  readonly port: MessagePort;
+}
+
 const instances = new Map<string, Promise<ScenarioInstance>>();
 
-/** The piscina worker (DESIGN §2, "Worker threads"): one whole execution per call. */
-export default async function runOnWorker(req: WorkerRequest): Promise<WorkerReply> {
-  const key = JSON.stringify(req.target);
+function instanceOf(target: WorkerTarget): Promise<ScenarioInstance> {
+  const key = JSON.stringify(target);
   let inst = instances.get(key);
   if (!inst) {
-    const { file, variant, params } = req.target;
+    const { file, variant, params } = target;
     inst = loadScenarioFile(file).then((l) => instantiate(l.scenario, variant, params));
     instances.set(key, inst);
   }
+  return inst;
+}
+
+/**
+ * Runs a Runner until the main thread says stop: between executions it takes the
+ * coordinator's messages without going back to the event loop; with nothing to run, it
+ * sleeps a millisecond at a time. Returns what it ran.
+ */
+export async function share(req: ShareRequest): Promise<RunnerStats> {
+  const port = req.port;
+  const runner = new Runner(await instanceOf(req.target), (m) => port.postMessage(m));
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let lastProgress = performance.now();
+  try {
+    while (!runner.stopped) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port))
+        runner.receive(m.message as ToRunner);
+      if (runner.stopped) break;
+      if (!runner.tick()) Atomics.wait(nap, 0, 0, 1);
+      const now = performance.now();
+      if (now - lastProgress >= 100) {
+        lastProgress = now;
+        port.postMessage({ t: 'progress', ran: runner.ran, complete: runner.complete });
+      }
+    }
+  } catch (e) {
+    if (e instanceof ModelError)
+      port.postMessage({ t: 'error', kind: e.kind, message: e.message, where: e.where });
+    else
+      port.postMessage({
+        t: 'error',
+        message: e instanceof Error ? (e.stack ?? e.message) : String(e),
+        where: {},
+      });
+  } finally {
+    port.close();
+  }
+  return runner.stats();
+}
+
+/** The piscina worker (DESIGN §2, "Worker threads"): one whole execution per call. */
+export default async function runOnWorker(req: WorkerRequest): Promise<WorkerReply> {
+  const inst = instanceOf(req.target);
   try {
     return { ok: true, result: runTask(await inst, req.id, req.task) };
   } catch (e) {

@@ -1,20 +1,37 @@
 import type { Search, TaskResult } from '../explore/search.ts';
-import { dependent, type Move, moveKey } from '../runtime/step.ts';
+import { dependent, type Footprint, type Move, moveKey } from '../runtime/step.ts';
 import { type BranchReport, DporBranch, type DporBranchTask, type Sleeper } from './dpor-branch.ts';
+import type { RaceFix } from './dpor-races.ts';
 import type { ExecutionSummary, Strategy } from './strategy.ts';
 
 export type { Sleeper } from './dpor-branch.ts';
 
-/** Where a DPOR search starts: a fixed schedule prefix and the sleep set after it (a shard's part). */
+/**
+ * Where a DPOR search starts: a fixed schedule prefix and its sleep set. A shard's part
+ * starts after its prefix; a subtree given away by another search (`donate`) starts with
+ * a backtrack move being tried, whose races with the steps before it are analysed too.
+ */
 export interface DporRoot {
   readonly moves: readonly string[];
+  /** The sleep set after the prefix, or, when `tried`, at the node before its last move. */
   readonly sleep: readonly Sleeper[];
+  /** The prefix's last move is a backtrack move being tried at its node. */
+  readonly tried?: boolean;
+  /** Where the whole search's tree starts (a shard's root): no race before it is reversed. Default: the prefix's length. */
+  readonly base?: number;
 }
 
 export interface DporTask extends DporBranchTask {
   readonly kind: 'dpor';
   /** The node whose backtrack move the task tries (-1: the first execution). */
   readonly depth: number;
+}
+
+/** What the search that gave a subtree away needs to know of each of its executions. */
+export interface SubtreeExecution {
+  readonly blocked: boolean;
+  /** Races to reverse before the subtree's root, in the order found. */
+  readonly races: readonly RaceFix[];
 }
 
 interface Handed {
@@ -64,12 +81,22 @@ export class DporSearch implements Search {
   complete = 0;
   /** Executions abandoned because every enabled move slept. */
   blocked = 0;
+  /** The races of the execution judged last that must be reversed before this search's tree. */
+  external: RaceFix[] = [];
+  /** The footprint of a tried root's backtrack move, once its first execution is judged. */
+  rootFootprint: Footprint | undefined;
   private readonly nodes: Node[] = [];
   private nextId = 0;
   /** The first execution, until judged. */
   private first: 'new' | 'handed' | 'judged' = 'new';
+  /** The first node of this search's own tree. */
+  private readonly start: number;
+  private readonly base: number;
 
-  constructor(private readonly root: DporRoot = { moves: [], sleep: [] }) {}
+  constructor(readonly root: DporRoot = { moves: [], sleep: [] }) {
+    this.start = root.moves.length;
+    this.base = root.base ?? this.start;
+  }
 
   /** Executions handed out so far. */
   get handedOut(): number {
@@ -77,21 +104,21 @@ export class DporSearch implements Search {
   }
 
   next(): { id: number; task: DporTask } | undefined {
-    const rootDepth = this.root.moves.length;
+    const tried = this.root.tried === true;
     if (this.first === 'new') {
       this.first = 'handed';
       const task: DporTask = {
         kind: 'dpor',
         prefix: this.root.moves,
         sleep: this.root.sleep,
-        filterLast: false,
-        rootDepth,
-        from: rootDepth,
+        filterLast: tried,
+        rootDepth: this.base,
+        from: tried ? this.start - 1 : this.start,
         depth: -1,
       };
       return { id: this.nextId++, task };
     }
-    for (let d = this.nodes.length - 1; d >= rootDepth; d--) {
+    for (let d = this.nodes.length - 1; d >= this.start; d--) {
       const node = this.nodes[d];
       // Its sleep set needs the footprints of every move handed out before it here.
       if (node.handed.some((h) => !h.footprint)) continue;
@@ -102,10 +129,10 @@ export class DporSearch implements Search {
       node.handed.push({ key, id });
       const task: DporTask = {
         kind: 'dpor',
-        prefix: [...this.root.moves, ...this.nodes.slice(rootDepth, d).map((n) => n.taken), key],
+        prefix: this.path(d, key),
         sleep: [...node.sleep, ...node.done, ...before],
         filterLast: true,
-        rootDepth,
+        rootDepth: this.base,
         from: d,
         depth: d,
       };
@@ -117,13 +144,75 @@ export class DporSearch implements Search {
   /** The execution the search must judge next; undefined once everything is explored. */
   awaiting(): number | undefined {
     if (this.first !== 'judged') return 0;
-    for (let d = this.nodes.length - 1; d >= this.root.moves.length; d--) {
-      const node = this.nodes[d];
-      if (node.handed.length) return node.handed[0].id;
-      if (this.pending(node)) return this.nextId;
-    }
+    const d = this.frontier();
+    if (d >= 0) return this.nodes[d].handed[0]?.id ?? this.nextId;
     this.exhausted = true;
     return undefined;
+  }
+
+  /**
+   * Gives away a subtree for another search to explore (work sharing between threads):
+   * the first backtrack move still to explore at the shallowest node above the one this
+   * search works on next. That subtree's executions depend only on the returned root, so
+   * they can run anywhere; its results come back through `acceptSubtree`, in this
+   * search's depth-first order, so everything is decided as if this search had run them.
+   */
+  donate(): { id: number; root: DporRoot } | undefined {
+    if (this.first !== 'judged') return undefined;
+    const busy = this.frontier();
+    for (let d = this.start; d < busy; d++) {
+      const node = this.nodes[d];
+      // A later sibling's sleep set needs the footprints of the moves before it.
+      if (node.handed.length) continue;
+      const key = this.pending(node);
+      if (!key) continue;
+      const id = this.nextId++;
+      node.handed.push({ key, id });
+      const root = {
+        moves: this.path(d, key),
+        sleep: [...node.sleep, ...node.done],
+        tried: true,
+        base: this.base,
+      };
+      return { id, root };
+    }
+    return undefined;
+  }
+
+  /**
+   * Judges, in one go, the executions of a subtree given away by `donate`: each one's
+   * races before the subtree, in the order they ran. Returns, for each, the races that
+   * must be reversed before this search's own tree.
+   */
+  acceptSubtree(id: number, footprint: Footprint, executions: readonly SubtreeExecution[]): RaceFix[][] {
+    const d = this.frontier();
+    const node = this.nodes[d];
+    const h = node?.handed.shift();
+    if (h?.id !== id) throw new Error(`DporSearch judged subtree ${id} out of order`);
+    this.nodes.length = d + 1;
+    node.taken = h.key;
+    node.done.push({ key: h.key, footprint });
+    return executions.map((e) => {
+      if (e.blocked) this.blocked++;
+      else this.complete++;
+      this.external = [];
+      for (const fix of e.races) this.reverse(fix);
+      return this.external;
+    });
+  }
+
+  /** The deepest node with a move to explore or a result to wait for; -1 if none. */
+  private frontier(): number {
+    for (let d = this.nodes.length - 1; d >= this.start; d--) {
+      const node = this.nodes[d];
+      if (node.handed.length || this.pending(node)) return d;
+    }
+    return -1;
+  }
+
+  /** The schedule to node d, then `key`. */
+  private path(d: number, key: string): string[] {
+    return [...this.root.moves, ...this.nodes.slice(this.start, d).map((n) => n.taken), key];
   }
 
   /** A result has arrived (not yet judged): learn its backtrack move's footprint. */
@@ -144,8 +233,12 @@ export class DporSearch implements Search {
     let start: number;
     if (task.depth < 0) {
       this.first = 'judged';
-      start = this.root.moves.length;
+      start = this.start;
       sleep = this.root.sleep;
+      if (this.root.tried) {
+        this.rootFootprint = fps[0];
+        sleep = sleep.filter((s) => !dependent(s.footprint, fps[0]));
+      }
     } else {
       const d = task.depth;
       const node = this.nodes[d];
@@ -174,14 +267,22 @@ export class DporSearch implements Search {
     }
     if (result.blocked) this.blocked++;
     else this.complete++;
-    for (const fix of report.races) {
-      const node = this.nodes[fix.node];
-      if (fix.candidates.some((a) => node.backtrack.includes(a))) continue;
-      const awake = fix.candidates.find((a) =>
-        node.enabled.some((m) => m.actor === a && !node.sleep.some((s) => s.key === moveKey(m))),
-      );
-      node.backtrack.push(awake ?? fix.candidates[0]);
+    this.external = [];
+    for (const fix of report.races) this.reverse(fix);
+  }
+
+  /** Source-DPOR's backtrack update for one race: unless a candidate is already there, add one (an awake one if any). */
+  private reverse(fix: RaceFix): void {
+    if (fix.node < this.start) {
+      this.external.push(fix);
+      return;
     }
+    const node = this.nodes[fix.node];
+    if (fix.candidates.some((a) => node.backtrack.includes(a))) return;
+    const awake = fix.candidates.find((a) =>
+      node.enabled.some((m) => m.actor === a && !node.sleep.some((s) => s.key === moveKey(m))),
+    );
+    node.backtrack.push(awake ?? fix.candidates[0]);
   }
 
   /** The next move to explore at a node: an awake move of a backtrack actor not yet explored or handed out. */
