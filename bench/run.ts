@@ -2,7 +2,7 @@
  * `npm run bench`: measures the engine and writes bench/results.md (never edited by hand).
  * Machines are noisy: every figure is the median of several runs.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import type { CheckOptions } from '../src/explore/check.ts';
 import { checkTargets$ } from '../src/explore/check-targets.ts';
 import { explore } from '../src/explore/explore.ts';
 import { check, defineScenario } from '../src/index.ts';
+import type { CheckReport } from '../src/report/variant-report.ts';
 import { Execution } from '../src/runtime/execution.ts';
 import { instantiate } from '../src/scenario/instance.ts';
 import { Prng } from '../src/strategies/prng.ts';
@@ -129,6 +130,68 @@ function cliWall() {
   return median(times);
 }
 
+const WORKLOAD = [
+  'check',
+  'bench/workloads/ioreq.ts',
+  '--param',
+  'vcpus=5',
+  '--strategy',
+  'dpor',
+  '--budget',
+  '600s',
+  '--json',
+];
+
+/** Runs the CLI on the parallel workload; resolves with the wall time and the report. */
+function workload(workers: number): Promise<{ ms: number; schedules: number; exhaustive: boolean }> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = spawn(process.execPath, ['bin/vcpusim.js', ...WORKLOAD, '--workers', String(workers)], {
+      cwd: ROOT,
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`the parallel workload exited ${code}`));
+      const r = (JSON.parse(out) as CheckReport).results[0];
+      resolve({ ms: performance.now() - t, schedules: r.schedules ?? 0, exhaustive: r.exhaustive === true });
+    });
+  });
+}
+
+/**
+ * Parallel exhaustive search on a run long enough to matter, and what this machine allows:
+ * two independent one-thread runs at once show how much two threads slow each other
+ * down (shared caches, memory and GC), which no split of the work can beat.
+ */
+async function parallelTable() {
+  const one: number[] = [];
+  const two: number[] = [];
+  const pair: number[] = [];
+  let first: Awaited<ReturnType<typeof workload>> | undefined;
+  for (let i = 0; i < SPEEDUP_REPEATS; i++) {
+    const a = await workload(1);
+    const b = await workload(2);
+    if (a.schedules !== b.schedules || !a.exhaustive || !b.exhaustive)
+      throw new Error(`the workload differs with 2 workers: ${a.schedules} / ${b.schedules} executions`);
+    first ??= a;
+    one.push(a.ms);
+    two.push(b.ms);
+    const both = await Promise.all([workload(1), workload(1)]);
+    pair.push(Math.max(...both.map((x) => x.ms)));
+  }
+  return {
+    executions: first!.schedules,
+    one: median(one),
+    two: median(two),
+    speedup: median(one) / median(two),
+    ceiling: (2 * median(one)) / median(pair),
+  };
+}
+
 /** A run of `check` on one variant, as the CLI does it (from the scenario file, so workers can load it). */
 async function checkOne(variant: string, options: CheckOptions) {
   const events = await lastValueFrom(
@@ -230,6 +293,7 @@ const rows = await variantTable();
 const rate = await checkRate();
 const rv = rawVsEngine();
 const wall = cliWall();
+const par = await parallelTable();
 const lines = [
   '# vcpusim benchmarks',
   '',
@@ -250,6 +314,16 @@ const lines = [
     const classes = r.classes === undefined ? '' : ` (${fmt(r.classes)})`;
     return `| mmio-split:${r.variant} | ${r.verdict} | ${fmt(r.executions)}${classes} | ${fmtBig(r.naive)} | ${fmtBig(r.naive / Math.max(1, r.executions))}× | ${r.states === undefined ? '-' : fmt(r.states)} | ${fmt(r.stepsPerSec)} | ${fmt(r.ms)} ms | ${ms(r.pct)} / ${ms(r.random)} | ${r.speedup.toFixed(2)}× |`;
   }),
+  '',
+  '## Parallel exhaustive search',
+  '',
+  `\`vcpusim ${WORKLOAD.slice(0, 7).join(' ')}\` (bench/workloads/ioreq.ts: the corpus ioreq handshake, 5 vCPUs):`,
+  `${fmt(par.executions)} executions, exhaustive, the same with 1 and 2 workers. Wall times, medians of ${SPEEDUP_REPEATS} runs. The`,
+  "machine's limit: two independent `--workers 1` runs at once, against one alone (2 × alone / pair).",
+  '',
+  '| --workers 1 | --workers 2 | speedup | the machine allows |',
+  '|---|---|---|---|',
+  `| ${fmt(par.one)} ms | ${fmt(par.two)} ms | ${par.speedup.toFixed(2)}× | ${par.ceiling.toFixed(2)}× |`,
   '',
   '## The engine',
   '',

@@ -32,6 +32,7 @@ export function checkTargets$(
     const fromFiles = targets.some((t) => 'scenario' in t && t.file);
     // The main thread runs executions too: n workers are the main thread and n - 1 in the pool.
     const pool = workers > 1 && fromFiles ? new WorkerPool(workers - 1) : undefined;
+    for (const t of targets) if (pool && 'scenario' in t && t.file) pool.warm(t.file);
     const s = variants$(targets, options, pool)
       .pipe(finalize(() => void pool?.close()))
       .subscribe(sub);

@@ -6,3 +6,4 @@ register();
 const worker = await import('./worker.ts');
 export default worker.default;
 export const share = worker.share;
+export const warm = worker.warm;

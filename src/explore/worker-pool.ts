@@ -10,7 +10,10 @@ import type { ShareRequest, WorkerReply, WorkerRequest } from './worker.ts';
  * Workers load TypeScript through tsx, as the main thread does (worker-entry.mjs).
  */
 export class WorkerPool {
-  private readonly pool: Piscina<WorkerRequest | ShareRequest, WorkerReply | RunnerStats>;
+  private readonly pool: Piscina<
+    WorkerRequest | ShareRequest | string,
+    WorkerReply | RunnerStats | undefined
+  >;
 
   constructor(readonly size: number) {
     this.pool = new Piscina({
@@ -26,6 +29,11 @@ export class WorkerPool {
     const reply = (await this.pool.run(req)) as WorkerReply;
     if (reply.ok) return reply.result;
     throw new ModelError(reply.kind, reply.message, reply.where);
+  }
+
+  /** Has every thread load a scenario file now, so that it is ready when work comes. */
+  warm(file: string): void {
+    for (let k = 0; k < this.size; k++) void this.pool.run(file, { name: 'warm' }).catch(() => undefined);
   }
 
   /** Occupies one thread with a share of the exhaustive search until told to stop (src/explore/share-dpor.ts). */

@@ -36,17 +36,32 @@ export interface ShareRequest {
   readonly port: MessagePort;
 }
 
+const files = new Map<string, ReturnType<typeof loadScenarioFile>>();
 const instances = new Map<string, Promise<ScenarioInstance>>();
+
+function fileOf(file: string): ReturnType<typeof loadScenarioFile> {
+  let loaded = files.get(file);
+  if (!loaded) {
+    loaded = loadScenarioFile(file);
+    files.set(file, loaded);
+  }
+  return loaded;
+}
 
 function instanceOf(target: WorkerTarget): Promise<ScenarioInstance> {
   const key = JSON.stringify(target);
   let inst = instances.get(key);
   if (!inst) {
     const { file, variant, params } = target;
-    inst = loadScenarioFile(file).then((l) => instantiate(l.scenario, variant, params));
+    inst = fileOf(file).then((l) => instantiate(l.scenario, variant, params));
     instances.set(key, inst);
   }
   return inst;
+}
+
+/** Loads (compiles and imports) a scenario file ahead of need, while the main thread starts. */
+export async function warm(file: string): Promise<void> {
+  await fileOf(file).catch(() => undefined);
 }
 
 /**

@@ -35,7 +35,8 @@ function actorHash(a: ActorHost): string {
   const snap = a.actor.getSnapshot();
   const h = new TraceHasher().str(a.name).str(a.state).str(String(a.steps)).str(snap.status);
   h.str(contextHash(snap.context));
-  for (const p of a.queue) h.value(p.op).str(String(p.next)).value(p.acc);
+  // Operations are immutable: each is hashed once, by identity.
+  for (const p of a.queue) h.str(contextHash(p.op)).str(String(p.next)).value(p.acc);
   return h.value(a.results).digest();
 }
 
