@@ -317,7 +317,7 @@ const lines = [
   '',
   '## Parallel exhaustive search',
   '',
-  `\`vcpusim ${WORKLOAD.slice(0, 7).join(' ')}\` (bench/workloads/ioreq.ts: the corpus ioreq handshake, 5 vCPUs):`,
+  `\`vcpusim ${WORKLOAD.slice(0, 6).join(' ')}\` (bench/workloads/ioreq.ts: the corpus ioreq handshake, 5 vCPUs):`,
   `${fmt(par.executions)} executions, exhaustive, the same with 1 and 2 workers. Wall times, medians of ${SPEEDUP_REPEATS} runs. The`,
   "machine's limit: two independent `--workers 1` runs at once, against one alone (2 × alone / pair).",
   '',

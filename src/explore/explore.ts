@@ -111,7 +111,9 @@ function decide(lanes: readonly Lane[], cap: number): Verdict {
  * pool, or runs them in process, and feeds each lane its results in the order it asks
  * for them. Stops at the first bug, when every phase is exhausted, at the schedule limit
  * or the time budget, or on abort. In process it yields to the event loop every 50 ms,
- * so progress and Ctrl-C get through.
+ * so progress and Ctrl-C get through. On a pool, a phase of DPOR lanes is shared between
+ * the threads a subtree at a time (src/explore/share-dpor.ts), and its lanes' results
+ * are then judged here as if they had run in process.
  */
 export async function explore(
   instance: ScenarioInstance,

@@ -51,8 +51,9 @@ export interface Search {
   readonly exhausted: boolean;
   /**
    * Whether running executions ahead of need pays. Sampling's executions are independent,
-   * so yes; DPOR's run ahead only at shallow nodes, with long re-executions, and measured
-   * slower than one thread (see bench/results.md), so DPOR's parallelism is its lanes.
+   * so yes. DPOR never runs single executions ahead (shallow ones re-run long prefixes,
+   * measured slower than one thread): on a pool it shares whole subtrees instead
+   * (src/explore/share-dpor.ts).
    */
   readonly runsAhead?: boolean;
 }

@@ -103,14 +103,16 @@ export async function shareDpor(
       wake = undefined;
     }
   } finally {
-    // Every thread stops and hands its pool thread back, whatever ended the run.
     coordinator.stop();
-    await Promise.allSettled(remote);
-    for (const c of channels) c.port1.close();
+    // A thread still starting reads `stop` first thing; its ports close once it has.
+    void Promise.allSettled(remote).then(() => {
+      for (const c of channels) c.port1.close();
+    });
   }
   if (stopped) {
-    const stats = await Promise.all(remote);
-    return { kind: 'stopped', reason: stopped, stats: [local.stats(), ...stats] };
+    const stats = await Promise.allSettled(remote);
+    const ran = stats.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    return { kind: 'stopped', reason: stopped, stats: [local.stats(), ...ran] };
   }
   return { kind: 'done', logs: coordinator.roots.map((r) => r!) };
 }
