@@ -69,17 +69,6 @@ interface Lane {
   done: boolean;
 }
 
-/**
- * What threads that were stopped mid-way ran, as counted executions: their steps and
- * states, the blocked ones, and each thread's first bug.
- */
-function statsAsJudged(s: RunnerStats): Judged[] {
-  const out: Judged[] = [{ id: -1, kind: 'dpor', steps: s.steps, blocked: false, states: s.states }];
-  for (let k = 0; k < s.blocked; k++) out.push({ id: -1, kind: 'dpor', steps: 0, blocked: true });
-  if (s.bug) out.push({ id: -1, kind: 'dpor', steps: 0, blocked: false, bug: s.bug.bug, moves: s.bug.moves });
-  return out;
-}
-
 /** What the lanes of a phase have decided so far. */
 type Verdict =
   | { readonly kind: 'open' }
@@ -176,16 +165,21 @@ export async function explore(
           },
         );
         if (shared.kind === 'stopped') {
-          const all = [...before, ...shared.stats.flatMap(statsAsJudged)];
-          const first = all.find((r) => r.bug);
+          // Everything every thread ran: a stopped run's counts cannot follow one order.
+          const sum = (f: (s: RunnerStats) => number) => shared.stats.reduce((n, s) => n + f(s), 0);
+          const states = new Set(before.flatMap((r) => r.states ?? []));
+          for (const s of shared.stats) for (const h of s.states) states.add(h);
+          const found = shared.stats.find((s) => s.bug)?.bug;
           return {
             stop: shared.reason,
-            schedules: before.length + shared.stats.reduce((n, s) => n + s.ran, 0),
-            steps: all.reduce((n, r) => n + r.steps, 0),
-            blocked: all.filter((r) => r.blocked).length,
-            classes: classes + shared.stats.reduce((n, s) => n + s.complete, 0),
-            states: distinct(all),
-            ...(first ? { bug: first } : {}),
+            schedules: before.length + sum((s) => s.ran),
+            steps: before.reduce((n, r) => n + r.steps, 0) + sum((s) => s.steps),
+            blocked: before.filter((r) => r.blocked).length + sum((s) => s.blocked),
+            classes: classes + sum((s) => s.complete),
+            states: states.size,
+            ...(found
+              ? { bug: { id: -1, kind: 'dpor', steps: found.moves.length, blocked: false, ...found } }
+              : {}),
             exhausted: false,
             elapsedMs: performance.now() - started,
           };

@@ -60,13 +60,6 @@ export class SubtreeWork {
     this.search = new DporSearch(task.root);
   }
 
-  /** The task id of the subtree this work waits for, if it cannot go on without it. */
-  waitingFor(): string | undefined {
-    if (this.stopped) return undefined;
-    const want = this.search.awaiting();
-    return want === undefined ? undefined : this.given.get(want);
-  }
-
   /**
    * Runs the next execution in depth-first order, or takes in the log of a subtree given
    * away if that comes next. 'waiting': that log has not arrived.
