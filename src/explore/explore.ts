@@ -67,6 +67,8 @@ interface Lane {
   /** Local id → global id, for the executions handed out. */
   readonly ids: Map<number, number>;
   done: boolean;
+  /** One of its judged results is a bug. */
+  bug: boolean;
 }
 
 /** What the lanes of a phase have decided so far. */
@@ -82,17 +84,35 @@ function distinct(results: readonly Judged[]): number {
   return set.size;
 }
 
-function decide(lanes: readonly Lane[], cap: number): Verdict {
-  const counted: Judged[] = [];
-  for (const lane of lanes) {
-    for (const r of lane.judged) {
-      if (counted.length === cap) return { kind: 'cap', counted };
-      counted.push(r);
-      if (r.bug) return { kind: 'bug', counted, bug: r };
+/**
+ * Decides a phase's verdict as its lanes' judged results come in. Lanes only grow and
+ * only become done, so it walks each result once, in lane order, where a fresh walk per
+ * judged result would make a long run quadratic.
+ */
+class Decider {
+  private readonly counted: Judged[] = [];
+  private lane = 0;
+  private at = 0;
+
+  constructor(
+    private readonly lanes: readonly Lane[],
+    private readonly cap: number,
+  ) {}
+
+  decide(): Verdict {
+    const { counted, lanes, cap } = this;
+    for (; this.lane < lanes.length; this.lane++, this.at = 0) {
+      const lane = lanes[this.lane];
+      for (; this.at < lane.judged.length; this.at++) {
+        if (counted.length === cap) return { kind: 'cap', counted };
+        const r = lane.judged[this.at];
+        counted.push(r);
+        if (r.bug) return { kind: 'bug', counted, bug: r };
+      }
+      if (!lane.done) return counted.length >= cap ? { kind: 'cap', counted } : { kind: 'open' };
     }
-    if (!lane.done) return counted.length >= cap ? { kind: 'cap', counted } : { kind: 'open' };
+    return { kind: 'exhausted', counted };
   }
-  return { kind: 'exhausted', counted };
 }
 
 /**
@@ -145,8 +165,10 @@ export async function explore(
         judged: [],
         ids: new Map(),
         done: false,
+        bug: false,
       }));
       const limit = Math.min(phase.cap, options.maxSchedules - before.length);
+      const decider = new Decider(lanes, limit);
       const searches = phase.lanes.filter((l) => l instanceof DporSearch);
       if (options.pool && searches.length > 0 && searches.length === lanes.length) {
         // The exhaustive search shares subtrees between threads rather than executions.
@@ -194,6 +216,7 @@ export async function explore(
               states: e.states,
               ...(e.bug ? { bug: e.bug, moves: e.moves } : {}),
             });
+            if (e.bug) lane.bug = true;
           }
           // A lane cut at the cap is not done: the phase ends there, as it would on one thread.
           lane.done = shared.logs[k].stopped !== 'cap';
@@ -203,7 +226,7 @@ export async function explore(
         const all = () => lanes.flatMap((l) => l.judged);
         if (options.signal?.aborted) return end('interrupted', all());
         if (performance.now() - started >= options.budgetMs) return end('budget', all());
-        const v = decide(lanes, limit);
+        const v = decider.decide();
         if (v.kind === 'bug') return end('bug', v.counted, v.bug);
         if (v.kind === 'cap') {
           if (before.length + v.counted.length >= options.maxSchedules)
@@ -226,7 +249,7 @@ export async function explore(
           }
           earlier += lane.judged.length;
           // Nothing after a bug can count.
-          if (lane.judged.some((r) => r.bug)) break;
+          if (lane.bug) break;
         }
         if (active.length === 0) continue;
         // The main thread runs the first lane's awaited execution itself (no round trip on
@@ -297,7 +320,10 @@ export async function explore(
           });
           judged++;
           judgedNow = true;
-          if (r.bug) lane.done = true;
+          if (r.bug) {
+            lane.done = true;
+            lane.bug = true;
+          }
           if (!r.blocked && r.task.kind === 'dpor') classes++;
           options.onResult?.(r, judged);
           options.onProgress?.(judged, classes);

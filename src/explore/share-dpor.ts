@@ -92,9 +92,10 @@ export async function shareDpor(
           local.complete + progress.reduce((n, p) => n + p.complete, 0),
         );
       }
-      // Let the workers' messages in; when there is nothing to run here, until one comes.
+      // Let the workers' messages in; when there is nothing to run here, until one comes
+      // (the local runner's own messages, such as `idle`, are handled first).
       await new Promise<void>((resolve) => {
-        if (worked) setImmediate(resolve);
+        if (worked || inbox.length > 0) setImmediate(resolve);
         else {
           wake = resolve;
           setTimeout(resolve, 50);

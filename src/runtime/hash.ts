@@ -20,6 +20,23 @@ export class TraceHasher {
     return this;
   }
 
+  /** Mixes in a number below 2^52 (such as another hash's `top52`), without making a string. */
+  num(n: number): this {
+    const lo = n >>> 0;
+    const hi = Math.floor(n / 0x1_0000_0000) >>> 0;
+    // Four 16-bit units, as `str` mixes four characters.
+    return this.unit(lo & 0xffff)
+      .unit(lo >>> 16)
+      .unit(hi & 0xffff)
+      .unit(hi >>> 16);
+  }
+
+  private unit(c: number): this {
+    this.h1 = Math.imul(this.h1 ^ c, 0x01000193);
+    this.h2 = Math.imul(this.h2 ^ c, 0x0100019d) ^ (this.h1 >>> 15);
+    return this;
+  }
+
   /** Hashes any JSON-like value (bigint, arrays, plain objects, Map, Set) in a stable order. */
   value(v: unknown): this {
     if (v === null || v === undefined) return this.str(v === null ? '~n' : '~u');
@@ -34,7 +51,8 @@ export class TraceHasher {
       case 'object': {
         if (Array.isArray(v) || ArrayBuffer.isView(v)) {
           this.str('[');
-          for (const x of Array.from(v as ArrayLike<unknown>)) this.value(x).str(',');
+          const a = v as ArrayLike<unknown>;
+          for (let i = 0; i < a.length; i++) this.value(a[i]).str(',');
           return this.str(']');
         }
         if (v instanceof Map) return this.str('M').value([...v.entries()]);
@@ -66,6 +84,11 @@ export class TraceHasher {
   /** 32 bits of the state, cheap to keep per step to find where two traces part. */
   get low(): number {
     return this.h1;
+  }
+
+  /** The top 52 bits of the state as a number (exact in a double, cheap in a Set). */
+  get top52(): number {
+    return (this.h2 >>> 0) * 0x10_0000 + (this.h1 >>> 12);
   }
 
   digest(): string {

@@ -7,37 +7,38 @@ import type { Mailboxes } from './mailbox.ts';
  * Hashes by object identity. xstate contexts are immutable and `assign` shares every part
  * it does not change, so a new context costs only its changed parts.
  */
-const objectHashes = new WeakMap<object, string>();
+const objectHashes = new WeakMap<object, number>();
 
-function contextHash(v: unknown): string {
-  if (typeof v !== 'object' || v === null) return new TraceHasher().value(v).digest();
+function contextHash(v: object): number {
   let h = objectHashes.get(v);
   if (h !== undefined) return h;
   const t = new TraceHasher();
   if (Array.isArray(v)) {
     t.str('[');
-    for (const x of v) (typeof x === 'object' && x !== null ? t.str(contextHash(x)) : t.value(x)).str(',');
+    for (const x of v) (typeof x === 'object' && x !== null ? t.num(contextHash(x)) : t.value(x)).str(',');
   } else if (v instanceof Map || v instanceof Set || ArrayBuffer.isView(v)) t.value(v);
   else {
     t.str('{');
     for (const k of Object.keys(v).sort()) {
       const x = (v as Record<string, unknown>)[k];
       t.str(k).str(':');
-      (typeof x === 'object' && x !== null ? t.str(contextHash(x)) : t.value(x)).str(',');
+      (typeof x === 'object' && x !== null ? t.num(contextHash(x)) : t.value(x)).str(',');
     }
   }
-  h = t.digest();
+  h = t.top52;
   objectHashes.set(v, h);
   return h;
 }
 
-function actorHash(a: ActorHost): string {
+function actorHash(a: ActorHost): number {
   const snap = a.actor.getSnapshot();
-  const h = new TraceHasher().str(a.name).str(a.state).str(String(a.steps)).str(snap.status);
-  h.str(contextHash(snap.context));
+  const h = new TraceHasher().str(a.name).str(a.state).num(a.steps).str(snap.status);
+  h.value(
+    snap.context === null || typeof snap.context !== 'object' ? snap.context : contextHash(snap.context),
+  );
   // Operations are immutable: each is hashed once, by identity.
-  for (const p of a.queue) h.str(contextHash(p.op)).str(String(p.next)).value(p.acc);
-  return h.value(a.results).digest();
+  for (const p of a.queue) h.num(contextHash(p.op)).num(p.next).value(p.acc);
+  return h.value(a.results).top52;
 }
 
 /**
@@ -49,9 +50,9 @@ function actorHash(a: ActorHost): string {
  * stays small.
  */
 export class StateHasher {
-  private readonly actors: string[];
-  private mailboxes = '';
-  private locks = '';
+  private readonly actors: number[];
+  private mailboxes = 0;
+  private locks = 0;
 
   constructor(private readonly hosts: readonly ActorHost[]) {
     this.actors = hosts.map(actorHash);
@@ -63,19 +64,22 @@ export class StateHasher {
     if (mailboxes) {
       const h = new TraceHasher();
       for (const [id, q] of mailboxes.contents()) h.str(id).value(q);
-      this.mailboxes = h.digest();
+      this.mailboxes = h.top52;
     }
     if (locks) {
       const h = new TraceHasher();
       for (const name of locks.names()) h.str(name).value(locks.holders(name));
-      this.locks = h.digest();
+      this.locks = h.top52;
     }
   }
 
   hash(clock: number, memoryHash: number): number {
     const h = new TraceHasher();
-    for (const a of this.actors) h.str(a);
-    h.str(this.mailboxes).str(this.locks).str(String(clock)).str(String(memoryHash));
-    return Number.parseInt(h.digest().slice(0, 13), 16);
+    for (const a of this.actors) h.num(a);
+    return h
+      .num(this.mailboxes)
+      .num(this.locks)
+      .num(clock)
+      .num(memoryHash >>> 0).top52;
   }
 }
