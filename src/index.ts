@@ -10,6 +10,7 @@ export { leToBigInt, leToNumber, type PageType, type RegionSpec, toLe } from './
 export { ModelError, UsageError } from './model/errors.ts';
 export {
   type AccessResult,
+  type AccessSync,
   type Bytes,
   type CmpxchgResult,
   DONE_EVENT,
@@ -33,5 +34,6 @@ export {
   type ParamValue,
   type Scenario,
   type ScenarioSpec,
+  type SeqlockSpec,
   type VariantSpec,
 } from './scenario/define-scenario.ts';

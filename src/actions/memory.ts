@@ -1,22 +1,25 @@
 import type { EventObject, MachineContext } from 'xstate';
-import type { Bytes } from '../model/operation.ts';
+import type { AccessSync, Bytes } from '../model/operation.ts';
 import { type OpArg, opAction, resolveArg } from './op-action.ts';
 
 /**
  * Reads `width` bytes of guest memory. The access is split into single-copy-atomic units
  * (src/memory/atomic-units.ts), one scheduler step each. The result, under `tag` in the
  * completion event, is an AccessResult: the bytes, or the fault the page type raises.
+ * `sync` says how the race detector treats it (AccessSync; default `plain`).
  */
 export function read<TContext extends MachineContext, TEvent extends EventObject>(
   addr: OpArg<number, TContext, TEvent>,
   width: OpArg<number, TContext, TEvent>,
   tag: string,
+  sync?: AccessSync,
 ) {
   return opAction<TContext, TEvent>((args) => ({
     op: 'read',
     addr: resolveArg(addr, args),
     width: resolveArg(width, args),
     tag,
+    ...(sync && sync !== 'plain' ? { sync } : {}),
   }));
 }
 
@@ -25,12 +28,14 @@ export function write<TContext extends MachineContext, TEvent extends EventObjec
   addr: OpArg<number, TContext, TEvent>,
   bytes: OpArg<Bytes, TContext, TEvent>,
   tag?: string,
+  sync?: Exclude<AccessSync, 'racy'>,
 ) {
   return opAction<TContext, TEvent>((args) => ({
     op: 'write',
     addr: resolveArg(addr, args),
     bytes: resolveArg(bytes, args),
     tag,
+    ...(sync && sync !== 'plain' ? { sync } : {}),
   }));
 }
 

@@ -10,12 +10,38 @@ export const OPERATION_EVENT = 'vcpusim.op';
 export const DONE_EVENT = 'ops.done';
 
 export type LockMode = 'exclusive' | 'shared';
+
+/**
+ * How a memory access synchronises, for the race detector (src/checkers/):
+ * - `plain` (the default): an ordinary access; two conflicting plain accesses that
+ *   happens-before does not order are a data race.
+ * - `atomic`: a marked access (READ_ONCE/WRITE_ONCE, an atomic op). An atomic write
+ *   releases, an atomic read acquires, and atomic accesses never race with each other.
+ *   As KCSAN does, an access declared atomic that the hardware splits (wider than 8 bytes,
+ *   unaligned, or crossing a line or page) counts as plain.
+ * - `racy`: a read racy by design (the kernel's data_race(), or a seqlock read side whose
+ *   result a later step validates). Never reported, except against a write into a
+ *   scenario's seqlock data that its flag did not cover (see `seqlocks` in ScenarioSpec).
+ */
+export type AccessSync = 'plain' | 'atomic' | 'racy';
 export type Bytes = readonly number[];
 
 export type Operation =
   | { readonly op: 'send'; readonly to: string; readonly event: { readonly type: string } }
-  | { readonly op: 'read'; readonly addr: number; readonly width: number; readonly tag: string }
-  | { readonly op: 'write'; readonly addr: number; readonly bytes: Bytes; readonly tag?: string }
+  | {
+      readonly op: 'read';
+      readonly addr: number;
+      readonly width: number;
+      readonly tag: string;
+      readonly sync?: AccessSync;
+    }
+  | {
+      readonly op: 'write';
+      readonly addr: number;
+      readonly bytes: Bytes;
+      readonly tag?: string;
+      readonly sync?: Exclude<AccessSync, 'racy'>;
+    }
   | {
       readonly op: 'cmpxchg';
       readonly addr: number;

@@ -71,6 +71,22 @@ export interface VariantSpec<P> {
 export interface Bounds {
   /** Steps any one actor may take in one execution before the run is declared out of bounds. */
   readonly actorSteps?: number;
+  /** Steps an actor may take in a row in states tagged `hot` before it is a liveness bug. */
+  readonly hotSteps?: number;
+}
+
+/**
+ * A region written under a flag, seqlock-style (e.g. the runstate area's
+ * XEN_RUNSTATE_UPDATE bit, domain-facts §2.3): readers copy the data with `racy` reads
+ * and validate the copy against the flag. A write into `data` is covered when the flag
+ * bit is set just before or just after it; a `racy` read concurrent with a write that was
+ * not covered is a race.
+ */
+export interface SeqlockSpec {
+  readonly name: string;
+  /** The byte holding the flag, and the flag's bit(s) in it. */
+  readonly flag: { readonly addr: number; readonly mask: number };
+  readonly data: { readonly addr: number; readonly len: number };
 }
 
 export interface ScenarioSpec<TParams extends Record<string, ParamSpec>> {
@@ -81,6 +97,8 @@ export interface ScenarioSpec<TParams extends Record<string, ParamSpec>> {
   readonly params?: TParams;
   memory(params: ParamValues<TParams>): readonly RegionSpec[];
   locks?(params: ParamValues<TParams>): Readonly<Record<string, LockKind>>;
+  /** Flag-protected regions the race detector knows (SeqlockSpec). */
+  seqlocks?(params: ParamValues<TParams>): readonly SeqlockSpec[];
   actors(params: ParamValues<TParams>): Readonly<Record<string, ActorSpec>>;
   readonly invariants?: Readonly<
     Record<string, Invariant<ParamValues<TParams>> | DeclaredInvariant<ParamValues<TParams>>>
