@@ -47,19 +47,17 @@ export interface Runstate {
 /** The area's bytes for `rs`, with the update flag set in state_entry_time if asked. */
 export function encodeRunstate(layout: Layout, rs: Runstate, flag = false): number[] {
   const out = new Array(areaSize(layout)).fill(0);
-  toLe(rs.state, 4).forEach((b, i) => {
-    out[i] = b;
-  });
+  const put = (at: number, value: bigint | number, width: number) => {
+    toLe(value, width).forEach((b, i) => {
+      out[at + i] = b;
+    });
+  };
   const t = timesOfs(layout);
-  const entry = BigInt(rs.entryTime) | (flag ? 1n << 63n : 0n);
-  toLe(entry, 8).forEach((b, i) => {
-    out[t + i] = b;
+  put(0, rs.state, 4);
+  put(t, BigInt(rs.entryTime) | (flag ? 1n << 63n : 0n), 8);
+  rs.times.forEach((v, k) => {
+    put(t + 8 + 8 * k, v, 8);
   });
-  rs.times.forEach((v, k) =>
-    toLe(v, 8).forEach((b, i) => {
-      out[t + 8 + 8 * k + i] = b;
-    }),
-  );
   return out;
 }
 

@@ -77,7 +77,7 @@ function hex(n: number): string {
 function writerWrite(view: WorldView): { addr: number; width: number } | undefined {
   const s = view.lastStep;
   const a = s?.access;
-  if (!s || s.actor !== 'vcpu' || !a || a.kind !== 'write') return undefined;
+  if (s?.actor !== 'vcpu' || !a || a.kind !== 'write') return undefined;
   if (a.addr + a.width <= REGION || a.addr >= REGION + 3 * PAGE) return undefined;
   return { addr: a.addr, width: a.width };
 }
@@ -224,7 +224,7 @@ export default defineScenario({
       kind: 'local',
       check(view) {
         const s = view.lastStep;
-        if (!s || s.actor !== 'vcpu') return;
+        if (s?.actor !== 'vcpu') return;
         const c = view.context<WriterContext>('vcpu');
         if (c.atomic && s.what.startsWith('acquire '))
           return `vcpu blocked on a lock in atomic context (${s.what})`;
