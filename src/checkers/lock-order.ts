@@ -54,7 +54,13 @@ export class LockOrder {
    * `actor` was granted `lock` by a blocking acquire at `step`, holding `held` (the locks
    * it held before). Returns the inversion a new order closes, if any.
    */
-  acquired(actor: string, lock: string, mode: LockMode, step: number, held: readonly Hold[]): Bug | undefined {
+  acquired(
+    actor: string,
+    lock: string,
+    mode: LockMode,
+    step: number,
+    held: readonly Hold[],
+  ): Bug | undefined {
     if (held.length === 0) return undefined;
     const to: Hold = { lock, mode, step };
     for (const from of held) {

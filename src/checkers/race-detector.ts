@@ -38,8 +38,9 @@
  * length, and resuming replays the log's prefix into fresh state, so two resumptions of one
  * checkpoint share nothing mutable.
  */
-import { hex } from '../model/operation.ts';
+
 import type { LockMode } from '../model/operation.ts';
+import { hex } from '../model/operation.ts';
 import type { Bug } from '../runtime/step.ts';
 import type { SeqlockSpec } from '../scenario/define-scenario.ts';
 
@@ -171,7 +172,9 @@ export class RaceDetector {
   }
 
   acquire(actor: number, lock: string, mode: LockMode, step: number): void {
-    this.apply(this.push(ACQUIRE, actor, this.lockIndex.get(lock)!, mode === 'shared' ? 1 : 0, 0, step, undefined));
+    this.apply(
+      this.push(ACQUIRE, actor, this.lockIndex.get(lock)!, mode === 'shared' ? 1 : 0, 0, step, undefined),
+    );
   }
 
   release(actor: number, lock: string, exclusive: boolean, step: number): void {
@@ -194,7 +197,8 @@ export class RaceDetector {
   }
 
   private inSeqlock(addr: number, width: number): boolean {
-    for (const q of this.seqlocks) if (addr < q.data.addr + q.data.len && q.data.addr < addr + width) return true;
+    for (const q of this.seqlocks)
+      if (addr < q.data.addr + q.data.len && q.data.addr < addr + width) return true;
     return false;
   }
 
@@ -346,15 +350,15 @@ export class RaceDetector {
     const kind = flags & KIND_MASK;
     const decl = (flags >> DECL_SHIFT) & 3;
     const sync =
-      kind === 2
-        ? 'atomic'
-        : decl === 1 && flags & SPLIT
-          ? 'atomic but split, so plain'
-          : SYNCS[decl];
+      kind === 2 ? 'atomic' : decl === 1 && flags & SPLIT ? 'atomic but split, so plain' : SYNCS[decl];
     const tag = this.tags[e];
     const what = `${this.actors[L[o + 1]]} ${VERBS[kind]} ${hex(L[o + 2])}/${L[o + 3]}${tag ? ` '${tag}'` : ''}`;
     const outside = q && kind !== 0 ? `, outside the flag of seqlock '${q.name}'` : '';
-    return { text: `${what} (${sync}${outside}, step ${L[o + 5]})`, key: `${what} ${sync}${outside}`, step: L[o + 5] };
+    return {
+      text: `${what} (${sync}${outside}, step ${L[o + 5]})`,
+      key: `${what} ${sync}${outside}`,
+      step: L[o + 5],
+    };
   }
 
   private report(cur: number, prev: number, q: SeqlockSpec | undefined): Bug {

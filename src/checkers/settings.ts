@@ -14,7 +14,12 @@ export type CheckerSettings = Readonly<Record<CheckerName, boolean>>;
 /** What a caller may pass: any checker left out is on. */
 export type CheckerOptions = Readonly<Partial<Record<CheckerName, boolean>>>;
 
-export const ALL_CHECKERS: CheckerSettings = { race: true, 'lock-order': true, deadlock: true, liveness: true };
+export const ALL_CHECKERS: CheckerSettings = {
+  race: true,
+  'lock-order': true,
+  deadlock: true,
+  liveness: true,
+};
 
 export function isCheckerName(s: string): s is CheckerName {
   return (CHECKER_NAMES as readonly string[]).includes(s);
@@ -43,9 +48,7 @@ export function parseNoCheck(values: readonly string[] | undefined): CheckerOpti
     for (const raw of v.split(',')) {
       const name = raw.trim();
       if (!isCheckerName(name)) {
-        throw new UsageError(
-          `--no-check: unknown checker '${name}' (checkers: ${CHECKER_NAMES.join(', ')})`,
-        );
+        throw new UsageError(`--no-check: unknown checker '${name}' (checkers: ${CHECKER_NAMES.join(', ')})`);
       }
       off[name] = false;
     }

@@ -1,6 +1,6 @@
+import { parseNoCheck } from '../checkers/settings.ts';
 import { isUserError, UsageError } from '../model/errors.ts';
 import { VERSION } from '../version.ts';
-import { parseNoCheck } from '../checkers/settings.ts';
 import { durationOption, intOption, parse, shardOption } from './args.ts';
 import { checkCommand } from './commands/check.ts';
 import { listCommand } from './commands/list.ts';

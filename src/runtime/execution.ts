@@ -134,7 +134,7 @@ export class Execution {
       (a, i) => new ActorHost(a.name, a.machine, a.input, cp?.actors[i].snapshot),
     );
     for (const h of this.hosts) this.byName.set(h.name, h);
-    names.forEach((n, i) => this.actorIndex.set(n, i));
+    for (let i = 0; i < names.length; i++) this.actorIndex.set(names[i], i);
     const on = instance.checkers;
     this.race = on.race
       ? new RaceDetector(names, this.locks.names(), instance.seqlocks, cp?.checkers.race)
@@ -527,7 +527,8 @@ export class Execution {
           const held = this.lockOrder ? this.locks.heldBy(actor) : undefined;
           this.locks.grant(o.lock, o.mode, actor, this.stepCount);
           this.race?.acquire(this.actorIndex.get(actor)!, o.lock, o.mode, this.stepCount);
-          if (held && !this.bug) this.bug = this.lockOrder!.acquired(actor, o.lock, o.mode, this.stepCount, held);
+          if (held && !this.bug)
+            this.bug = this.lockOrder!.acquired(actor, o.lock, o.mode, this.stepCount, held);
           return {
             what: `acquire ${o.lock} (${o.mode}) → granted`,
             // Shared holds commute with each other; only exclusive use conflicts.

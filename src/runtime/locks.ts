@@ -113,7 +113,8 @@ export class LockTable {
 
   clone(): LockTable {
     const t = new LockTable({});
-    for (const [name, l] of this.locks) t.locks.set(name, { ...l, readers: [...l.readers], readerSteps: [...l.readerSteps] });
+    for (const [name, l] of this.locks)
+      t.locks.set(name, { ...l, readers: [...l.readers], readerSteps: [...l.readerSteps] });
     return t;
   }
 

@@ -2,7 +2,14 @@ import type { EventObject } from 'xstate';
 import { isAtomic, PAGE_SIZE } from '../memory/atomic-units.ts';
 import type { GuestMemory } from '../memory/guest-memory.ts';
 import type { ModelErrorKind } from '../model/errors.ts';
-import { type AccessSync, type Bytes, hex, OPERATION_EVENT, OPERATION_NAMES, type Operation } from '../model/operation.ts';
+import {
+  type AccessSync,
+  type Bytes,
+  hex,
+  OPERATION_EVENT,
+  OPERATION_NAMES,
+  type Operation,
+} from '../model/operation.ts';
 import type { LockTable } from './locks.ts';
 
 export interface ValidationContext {
@@ -107,5 +114,8 @@ function checkLock(c: ValidationContext, lock: string, mode: string): void {
 
 function checkSync(c: ValidationContext, sync: unknown, allowed: readonly AccessSync[], what: string): void {
   if (sync !== undefined && !(allowed as readonly unknown[]).includes(sync))
-    c.fail('bad-operation', `declares a ${what} as ${JSON.stringify(sync)} (a ${what} may be ${allowed.join(', ')})`);
+    c.fail(
+      'bad-operation',
+      `declares a ${what} as ${JSON.stringify(sync)} (a ${what} may be ${allowed.join(', ')})`,
+    );
 }

@@ -188,7 +188,10 @@ function validateSeqlocks(where: string, seqlocks: readonly SeqlockSpec[], image
   for (const q of seqlocks) {
     const name = `seqlock '${q?.name}'`;
     if (!isAddr(q?.flag?.addr) || !declared(q.flag.addr))
-      throw new ModelError('invalid', `${where}: ${name}: flag.addr is not an address in the declared memory`);
+      throw new ModelError(
+        'invalid',
+        `${where}: ${name}: flag.addr is not an address in the declared memory`,
+      );
     if (!Number.isInteger(q.flag.mask) || q.flag.mask < 1 || q.flag.mask > 0xff)
       throw new ModelError('invalid', `${where}: ${name}: flag.mask must be an integer from 1 to 0xff`);
     if (!isAddr(q.data?.addr) || !Number.isSafeInteger(q.data.len) || q.data.len < 1)

@@ -399,7 +399,9 @@ describe('locks', () => {
     expect(runs.some((r) => r.bug === undefined)).toBe(true);
     for (const r of deadlocks) {
       expect(r.bug!.kind).toBe('deadlock');
-      expect(r.bug!.message).toBe('deadlock: a holds L1 and waits for L2 (held by b); b holds L2 and waits for L1 (held by a)');
+      expect(r.bug!.message).toBe(
+        'deadlock: a holds L1 and waits for L2 (held by b); b holds L2 and waits for L1 (held by a)',
+      );
       expect(r.bug!.steps).toHaveLength(2);
     }
     // The shortest one: each takes its first lock.
