@@ -25,7 +25,16 @@ describe('README', () => {
       ['locked', 'pass'],
       ['no-lock', 'bug'],
     ]);
-    expect(r.results[1].message).toMatch(/counter is 1 after both increments/);
+    expect(r.results[1].kind).toBe('race');
+    expect(r.results[1].message).toMatch(/^race: vcpu\d (reads|writes) 0x1000\/4/);
     expect(r.exitCode).toBe(0);
+    // Without the race detector, the invariant sees the lost update.
+    const late = await check(counter, {
+      maxSchedules: 300,
+      traceDir: null,
+      variants: ['no-lock'],
+      checkers: { race: false },
+    });
+    expect(late.results[0].message).toMatch(/counter is 1 after both increments/);
   });
 });

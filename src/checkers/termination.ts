@@ -1,34 +1,33 @@
 import type { ActorHost } from '../runtime/actor-host.ts';
 import type { LockTable } from '../runtime/locks.ts';
 import type { Bug } from '../runtime/step.ts';
+import { lockWaitBug } from './deadlock.ts';
+import { endedHot } from './liveness.ts';
+import { ALL_CHECKERS, type CheckerSettings } from './settings.ts';
 
 /**
  * What the end of a run says when no step is enabled (DESIGN §2, "Checkers"), in this
- * order: actors waiting for locks are a deadlock, with the wait-for edges named; an actor
- * in a state tagged `hot` is a liveness bug (P's hot states); an actor in any other
- * non-final state that is not tagged `idle` is stuck waiting for a message that will never
- * come, reported as a deadlock.
+ * order: actors waiting for locks are a deadlock, named by its wait-for cycle when there
+ * is one (deadlock.ts); an actor in a state tagged `hot` is a liveness bug (P's hot states,
+ * liveness.ts); an actor in any other non-final state that is not tagged `idle` is stuck
+ * waiting for a message that will never come, reported as a deadlock. The deadlock and
+ * liveness checkers can each be turned off (settings.ts).
  */
-export function terminationBug(hosts: readonly ActorHost[], locks: LockTable, step: number): Bug | undefined {
-  const waits: string[] = [];
-  for (const h of hosts) {
-    const o = h.queue[0]?.op;
-    if (o?.op === 'acquire') {
-      const holders = locks.holders(o.lock);
-      waits.push(`${h.name} waits for ${o.lock} (${o.mode}) held by ${holders.join(', ') || 'nobody'}`);
-    }
+export function terminationBug(
+  hosts: readonly ActorHost[],
+  locks: LockTable,
+  step: number,
+  checkers: CheckerSettings = ALL_CHECKERS,
+): Bug | undefined {
+  if (checkers.deadlock) {
+    const waiting = lockWaitBug(hosts, locks, step);
+    if (waiting) return waiting;
   }
-  if (waits.length) return { kind: 'deadlock', message: `deadlock: ${waits.join('; ')}`, step };
-  for (const h of hosts) {
-    if (!h.done && h.hasTag('hot')) {
-      return {
-        kind: 'liveness',
-        message: `liveness: ${h.name} ended in hot state '${h.state}'`,
-        step,
-        actor: h.name,
-      };
-    }
+  if (checkers.liveness) {
+    const hot = endedHot(hosts, step);
+    if (hot) return hot;
   }
+  if (!checkers.deadlock) return undefined;
   for (const h of hosts) {
     if (!h.done && !h.hasTag('idle')) {
       return {

@@ -1,3 +1,4 @@
+import { parseNoCheck } from '../checkers/settings.ts';
 import { isUserError, UsageError } from '../model/errors.ts';
 import { VERSION } from '../version.ts';
 import { durationOption, intOption, parse, shardOption } from './args.ts';
@@ -12,10 +13,11 @@ export const USAGE = `vcpusim ${VERSION}: systematic concurrency testing for hyp
 
 usage:
   vcpusim list [--json]
-  vcpusim run <scenario>[:<variant>] [--seed N] [--param k=v ...] [--trace FILE] [--json]
+  vcpusim run <scenario>[:<variant>] [--seed N] [--param k=v ...] [--no-check LIST]
+              [--trace FILE] [--json]
   vcpusim check [<scenario>[:<variant>] ...] [--strategy portfolio|dpor|pct|random]
                 [--max-schedules N] [--budget 30s] [--workers N] [--shard i/n] [--seed N]
-                [--preemptions N] [--pct-depth D] [--param k=v ...] [--json]
+                [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
   vcpusim replay <trace.json> [--json]
   vcpusim merge <report.json ...> [--json]
 
@@ -24,6 +26,10 @@ check with no scenario checks every bundled scenario and variant. The default st
 portfolio, is exhaustive DPOR where the space allows it, then PCT and random as well.
 --workers defaults to the number of cores; --shard i/n runs the i-th of n disjoint parts
 of the search (merge joins the shards' --json reports into one verdict).
+Checkers: invariants and assertions always; race (happens-before data races),
+lock-order (lockdep-style inversions), deadlock and liveness (hot states) unless
+--no-check turns them off (a comma list, repeatable: --no-check race,lock-order).
+A trace file records the checkers, so replay reaches the same verdict.
 exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage error,
             3 a scenario failed to load or a model is invalid.`;
 
@@ -52,15 +58,18 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           seed: { type: 'string' },
           param: { type: 'string', multiple: true },
           trace: { type: 'string' },
+          'no-check': { type: 'string', multiple: true },
           json: { type: 'boolean' },
         });
         if (positionals.length !== 1) throw new UsageError('run takes one <scenario>[:<variant>]');
+        const checkers = parseNoCheck(values['no-check']);
         return await runCommand(
           {
             target: positionals[0],
             seed: intOption('seed', values.seed) ?? 0,
             params: values.param ?? [],
             trace: values.trace,
+            checkers,
             json: !!values.json,
           },
           io.out,
@@ -77,8 +86,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           preemptions: { type: 'string' },
           'pct-depth': { type: 'string' },
           param: { type: 'string', multiple: true },
+          'no-check': { type: 'string', multiple: true },
           json: { type: 'boolean' },
         });
+        const checkers = parseNoCheck(values['no-check']);
         return await checkCommand(
           {
             targets: positionals,
@@ -91,6 +102,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             pctDepth: intOption('pct-depth', values['pct-depth'], 1),
             seed: intOption('seed', values.seed),
             params: values.param ?? [],
+            checkers,
             json: !!values.json,
           },
           io,

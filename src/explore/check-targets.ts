@@ -1,4 +1,5 @@
 import { concat, defer, filter, finalize, lastValueFrom, map, Observable, of, toArray } from 'rxjs';
+import { checkerSettings } from '../checkers/settings.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
 import type { CheckReport, VariantReport } from '../report/variant-report.ts';
 import type { AnyScenario, ParamValue } from '../scenario/define-scenario.ts';
@@ -57,7 +58,12 @@ function variants$(
         defer(() => {
           if (options.signal?.aborted) return of<CheckEvent>();
           try {
-            return checkVariant$(instantiate(t.scenario, v, t.params), t.file, options, pool);
+            return checkVariant$(
+              instantiate(t.scenario, v, t.params, options.checkers),
+              t.file,
+              options,
+              pool,
+            );
           } catch (e) {
             if (e instanceof ModelError) return of(errorEvent(t.scenario.name, v, e, options));
             throw e;
@@ -114,6 +120,7 @@ export async function check(
     readonly params?: Readonly<Record<string, ParamValue>>;
   } = {},
 ): Promise<CheckReport> {
+  checkerSettings(options.checkers); // an unknown checker name is a usage error, before any work
   const list = Array.isArray(scenario) ? scenario : [scenario as AnyScenario];
   const targets: CheckTarget[] = [];
   for (const s of list) {

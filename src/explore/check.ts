@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Observable } from 'rxjs';
+import type { CheckerOptions } from '../checkers/settings.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
 import { makeTrace, type TraceFile, writeTrace } from '../report/trace-file.ts';
 import type { VariantReport } from '../report/variant-report.ts';
@@ -35,6 +36,8 @@ export interface CheckOptions {
   /** Progress events at most this often. */
   readonly progressMs?: number;
   readonly signal?: AbortSignal;
+  /** Checkers to turn off (`{ race: false }`); every checker left out is on. */
+  readonly checkers?: CheckerOptions;
 }
 
 export const DEFAULTS = {
@@ -134,6 +137,7 @@ export function checkVariant$(
       seed: o.seed,
       params: instance.params,
       ...(o.shard ? { shard: o.shard } : {}),
+      checkers: instance.checkers,
     };
     sub.next({ type: 'start', instance });
     // Unsubscribing stops the exploration as Ctrl-C does.
@@ -151,7 +155,15 @@ export function checkVariant$(
           signal: stop.signal,
           pool:
             pool && file
-              ? { pool, target: { file, variant: instance.variant, params: instance.params } }
+              ? {
+                  pool,
+                  target: {
+                    file,
+                    variant: instance.variant,
+                    params: instance.params,
+                    checkers: instance.checkers,
+                  },
+                }
               : undefined,
           onResult: (r, schedules) => {
             if (schedules === 1 && !r.bug && !r.blocked) checkDeterminism(instance, r);
@@ -218,7 +230,13 @@ export function checkVariant$(
         variant: instance.variant,
         expect: instance.expect,
         params: instance.params,
-        settings: { strategy: plan.name, seed: o.seed, maxSchedules: o.maxSchedules, budgetMs: o.budgetMs },
+        settings: {
+          strategy: plan.name,
+          seed: o.seed,
+          maxSchedules: o.maxSchedules,
+          budgetMs: o.budgetMs,
+          checkers: instance.checkers,
+        },
         execution: found.id,
         bug: again.bug,
         traceHash: again.traceHash,
@@ -251,6 +269,7 @@ export function checkVariant$(
         message: b.message,
         actor: b.actor,
         invariant: b.invariant,
+        culprits: b.steps,
         execution: outcome.schedules - 1,
         step: b.step,
         length: again.steps,
@@ -291,6 +310,7 @@ function errorReportOf(
     strategy: o.strategy,
     seed: o.seed,
     params: instance.params,
+    checkers: instance.checkers,
     verdict: 'error',
     ok: false,
     exhaustive: false,

@@ -54,10 +54,16 @@ class GuidedStrategy implements Strategy {
   end(): void {}
 }
 
-/** Two bugs are the same when their kind and invariant (or message, digits aside) agree. */
+/**
+ * Two bugs are the same when their kind and invariant agree; or their key, which the race,
+ * lock-order, deadlock-cycle and hot-streak checkers give without step numbers and in an
+ * order of their own (the racing accesses' actors, kinds, ranges and tags; the cycle's
+ * actors and locks); or else their message, digits aside.
+ */
 export function sameBug(a: Bug, b: Bug | undefined): boolean {
   if (!b || a.kind !== b.kind) return false;
   if (a.invariant || b.invariant) return a.invariant === b.invariant;
+  if (a.key !== undefined || b.key !== undefined) return a.key === b.key;
   const shape = (m: string) => m.replace(/\d+/g, '#');
   return shape(a.message) === shape(b.message);
 }

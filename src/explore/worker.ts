@@ -1,4 +1,5 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import type { CheckerSettings } from '../checkers/settings.ts';
 import { ModelError } from '../model/errors.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
 import { instantiate, type ScenarioInstance } from '../scenario/instance.ts';
@@ -12,6 +13,8 @@ export interface WorkerTarget {
   readonly file: string;
   readonly variant: string;
   readonly params: Readonly<Record<string, ParamValue>>;
+  /** The checkers the main thread runs with: a worker's verdicts must be its verdicts. */
+  readonly checkers: CheckerSettings;
 }
 
 export interface WorkerRequest {
@@ -52,8 +55,8 @@ function instanceOf(target: WorkerTarget): Promise<ScenarioInstance> {
   const key = JSON.stringify(target);
   let inst = instances.get(key);
   if (!inst) {
-    const { file, variant, params } = target;
-    inst = fileOf(file).then((l) => instantiate(l.scenario, variant, params));
+    const { file, variant, params, checkers } = target;
+    inst = fileOf(file).then((l) => instantiate(l.scenario, variant, params, checkers));
     instances.set(key, inst);
   }
   return inst;

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ALL_CHECKERS, CHECKER_NAMES, type CheckerSettings, isCheckerName } from '../checkers/settings.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
 import type { Bug, StepRecord } from '../runtime/step.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
@@ -116,4 +117,25 @@ export function readTrace(file: string): TraceFile {
     throw new ModelError('load', `${file}: trace file lacks scenario, variant or schedule`);
   }
   return t;
+}
+
+/**
+ * The checkers the trace was recorded with (`settings.checkers`). A trace from before the
+ * setting existed ran every checker there was, and replays with all of them on.
+ */
+export function traceCheckers(file: string, t: TraceFile): CheckerSettings {
+  const c = t.settings?.checkers;
+  if (c === undefined) return ALL_CHECKERS;
+  const bad = () =>
+    new ModelError(
+      'load',
+      `${file}: settings.checkers must map checker names (${CHECKER_NAMES.join(', ')}) to true or false`,
+    );
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw bad();
+  const out: Record<string, boolean> = { ...ALL_CHECKERS };
+  for (const [k, v] of Object.entries(c)) {
+    if (!isCheckerName(k) || typeof v !== 'boolean') throw bad();
+    out[k] = v;
+  }
+  return out as CheckerSettings;
 }

@@ -1,3 +1,4 @@
+import type { CheckerSettings } from '../checkers/settings.ts';
 import type { BugKind } from '../runtime/step.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
 
@@ -16,6 +17,8 @@ export interface VariantReport {
   readonly strategy: string;
   readonly seed: number;
   readonly params: Readonly<Record<string, ParamValue>>;
+  /** Which checkers ran (`--no-check` turns some off). */
+  readonly checkers?: CheckerSettings;
   /** Under `--shard i/n`: which part of the search this report covers. */
   readonly shard?: { readonly index: number; readonly count: number };
   /** In a merged report: how many shards it joins. */
@@ -38,6 +41,8 @@ export interface VariantReport {
   readonly message?: string;
   readonly actor?: string;
   readonly invariant?: string;
+  /** The culprit steps the checker named (racing accesses, lock acquisitions), in the execution as found. */
+  readonly culprits?: readonly number[];
   /** Which execution found it (0-based) and at which step. */
   readonly execution?: number;
   readonly step?: number;

@@ -1,5 +1,8 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { brokenInvariant } from '../checkers/invariants.ts';
+import { HotStreaks } from '../checkers/liveness.ts';
+import { LockOrder, type LockOrderCheckpoint } from '../checkers/lock-order.ts';
+import { type RaceCheckpoint, RaceDetector } from '../checkers/race-detector.ts';
 import { terminationBug } from '../checkers/termination.ts';
 import { atomicUnits } from '../memory/atomic-units.ts';
 import { GuestMemory, OutOfBoundsError } from '../memory/guest-memory.ts';
@@ -11,7 +14,15 @@ import { TraceHasher } from './hash.ts';
 import { LockTable } from './locks.ts';
 import { Mailboxes } from './mailbox.ts';
 import { StateHasher } from './state-hash.ts';
-import { type Bug, type Footprint, type MemoryAccess, type Move, moveKey, type StepRecord } from './step.ts';
+import {
+  type Bug,
+  type Footprint,
+  type FootprintObject,
+  type MemoryAccess,
+  type Move,
+  moveKey,
+  type StepRecord,
+} from './step.ts';
 import { validateOperation } from './validate-operation.ts';
 import { makeWorldView, ReadTracker, type WorldView } from './world-view.ts';
 
@@ -63,6 +74,12 @@ export interface Checkpoint {
   readonly stepHashCount: number;
   readonly stateHashes: readonly number[];
   readonly stateHashCount: number;
+  /** The checkers' state (src/checkers/): each is copied, or replayed, on resume. */
+  readonly checkers: {
+    readonly race?: RaceCheckpoint;
+    readonly lockOrder?: LockOrderCheckpoint;
+    readonly hot?: HotStreaks;
+  };
 }
 
 const copyPending = (p: Pending): Pending => ({ ...p, acc: [...p.acc] });
@@ -94,6 +111,11 @@ export class Execution {
   private lastStep: StepRecord | undefined;
   private readonly tracker: ReadTracker | undefined;
   private states: StateHasher | undefined;
+  /** The checkers that watch steps as they happen (turned off: undefined). */
+  private readonly race: RaceDetector | undefined;
+  private readonly lockOrder: LockOrder | undefined;
+  private readonly hot: HotStreaks | undefined;
+  private readonly actorIndex = new Map<string, number>();
 
   constructor(
     readonly instance: ScenarioInstance,
@@ -112,6 +134,15 @@ export class Execution {
       (a, i) => new ActorHost(a.name, a.machine, a.input, cp?.actors[i].snapshot),
     );
     for (const h of this.hosts) this.byName.set(h.name, h);
+    for (let i = 0; i < names.length; i++) this.actorIndex.set(names[i], i);
+    const on = instance.checkers;
+    this.race = on.race
+      ? new RaceDetector(names, this.locks.names(), instance.seqlocks, cp?.checkers.race)
+      : undefined;
+    this.lockOrder = on['lock-order'] ? new LockOrder(cp?.checkers.lockOrder) : undefined;
+    this.hot = on.liveness
+      ? (cp?.checkers.hot?.clone() ?? new HotStreaks(names.length, instance.hotSteps))
+      : undefined;
     if (cp) {
       cp.actors.forEach((a, i) => {
         const h = this.hosts[i];
@@ -188,6 +219,11 @@ export class Execution {
       stepHashCount: this.stepHashes.length,
       stateHashes: this.stateHashes,
       stateHashCount: this.stateHashes.length,
+      checkers: {
+        race: this.race?.checkpoint(),
+        lockOrder: this.lockOrder?.checkpoint(),
+        hot: this.hot?.clone(),
+      },
     };
   }
 
@@ -248,6 +284,7 @@ export class Execution {
       const ev = this.mailboxes.take(from, h.name);
       if (!ev) throw new Error(`no message from '${from}' for '${h.name}'`);
       what = `deliver ${ev.type} from ${from}`;
+      this.race?.deliver(this.actorIndex.get(from)!, this.actorIndex.get(h.name)!, this.stepCount);
       footprint = {
         actor: h.name,
         object: { type: 'mailbox', owner: h.name, op: 'deliver' },
@@ -298,10 +335,12 @@ export class Execution {
       hash: this.options.record ? hs.digest() : '',
     };
     this.lastStep = record;
+    if (!this.bug && this.hot) this.bug = this.hot.afterStep(this.actorIndex.get(h.name)!, h, this.stepCount);
     if (!this.bug) this.checkInvariants();
     const t = this.tracker;
     if (t && t.reads.length > 0) {
-      record = { ...record, footprint: { ...footprint, observed: t.reads } };
+      const observed = footprint.observed ? [...footprint.observed, ...t.reads] : t.reads;
+      record = { ...record, footprint: { ...footprint, observed } };
       t.reads = [];
       this.lastStep = record;
     }
@@ -321,7 +360,7 @@ export class Execution {
 
   /** When no move is enabled: the deadlock or liveness bug the final state shows, if any. */
   finish(): Bug | undefined {
-    if (!this.bug) this.bug = terminationBug(this.hosts, this.locks, this.stepCount);
+    if (!this.bug) this.bug = terminationBug(this.hosts, this.locks, this.stepCount, this.instance.checkers);
     return this.bug;
   }
 
@@ -382,6 +421,7 @@ export class Execution {
       switch (o.op) {
         case 'send':
           this.mailboxes.put(actor, o.to, o.event);
+          this.race?.send(this.actorIndex.get(actor)!, this.actorIndex.get(o.to)!, this.stepCount);
           return {
             what: `send ${o.event.type} → ${o.to}`,
             footprint: {
@@ -418,9 +458,24 @@ export class Execution {
           p.acc.push(...r.bytes);
           const complete = p.next === units.length;
           if (complete && o.tag) h.results[o.tag] = { ok: true, bytes: isWrite ? o.bytes : p.acc };
+          const observed = this.race && isWrite ? this.flagsObserved(u.addr, u.width) : undefined;
+          if (this.race) {
+            const race = this.race.access(
+              this.actorIndex.get(actor)!,
+              o.op,
+              u.addr,
+              u.width,
+              o.sync ?? 'plain',
+              units.length > 1,
+              observed !== undefined && this.uncovered(u.addr, u.width, before!),
+              this.stepCount,
+              o.tag,
+            );
+            if (race && !this.bug) this.bug = race;
+          }
           return {
             what,
-            footprint,
+            footprint: observed ? { ...footprint, observed } : footprint,
             access: { kind: o.op, addr: u.addr, width: u.width, bytes: r.bytes, before },
             complete,
           };
@@ -446,24 +501,47 @@ export class Execution {
           const ok = old.every((b, i) => b === o.expected[i]);
           if (ok) this.memory.poke(o.addr, o.desired);
           h.results[o.tag] = { ok, old };
+          const observed = this.race ? this.flagsObserved(o.addr, width) : undefined;
+          if (this.race) {
+            const race = this.race.access(
+              this.actorIndex.get(actor)!,
+              'cmpxchg',
+              o.addr,
+              width,
+              'atomic',
+              false,
+              observed !== undefined && this.uncovered(o.addr, width, old),
+              this.stepCount,
+              o.tag,
+            );
+            if (race && !this.bug) this.bug = race;
+          }
           return {
             what: `${what} → ${ok ? 'swapped' : 'failed'}`,
-            footprint,
+            footprint: observed ? { ...footprint, observed } : footprint,
             access: { kind: 'cmpxchg', addr: o.addr, width, bytes: ok ? o.desired : old, before: old },
             complete: true,
           };
         }
-        case 'acquire':
-          this.locks.grant(o.lock, o.mode, actor);
+        case 'acquire': {
+          const held = this.lockOrder ? this.locks.heldBy(actor) : undefined;
+          this.locks.grant(o.lock, o.mode, actor, this.stepCount);
+          this.race?.acquire(this.actorIndex.get(actor)!, o.lock, o.mode, this.stepCount);
+          if (held && !this.bug)
+            this.bug = this.lockOrder!.acquired(actor, o.lock, o.mode, this.stepCount, held);
           return {
             what: `acquire ${o.lock} (${o.mode}) → granted`,
             // Shared holds commute with each other; only exclusive use conflicts.
             footprint: { actor, object: { type: 'lock', name: o.lock, access: o.mode } },
             complete: true,
           };
+        }
         case 'tryAcquire': {
           const ok = this.locks.canGrant(o.lock, o.mode);
-          if (ok) this.locks.grant(o.lock, o.mode, actor);
+          if (ok) {
+            this.locks.grant(o.lock, o.mode, actor, this.stepCount);
+            this.race?.acquire(this.actorIndex.get(actor)!, o.lock, o.mode, this.stepCount);
+          }
           h.results[o.tag] = ok;
           return {
             what: `tryAcquire ${o.lock} (${o.mode}) → ${ok ? 'taken' : 'busy'}`,
@@ -475,6 +553,7 @@ export class Execution {
           const exclusive = this.locks.holders(o.lock)[0] === actor && this.locks.isExclusive(o.lock);
           if (!this.locks.release(o.lock, actor))
             this.fail(h, 'bad-operation', `releases lock '${o.lock}', which it does not hold`);
+          this.race?.release(this.actorIndex.get(actor)!, o.lock, exclusive, this.stepCount);
           return {
             what: `release ${o.lock}`,
             footprint: {
@@ -523,6 +602,27 @@ export class Execution {
       if (e instanceof OutOfBoundsError) this.fail(h, 'out-of-bounds', `accesses ${e.message}`);
       throw e;
     }
+  }
+
+  /**
+   * A write into a seqlock's data reads the flag to decide whether the flag covered it
+   * (race-detector.ts): that read is part of the step's footprint, so partial-order
+   * reduction orders it against writes of the flag.
+   */
+  private flagsObserved(addr: number, width: number): FootprintObject[] | undefined {
+    const qs = this.race?.seqlocksWritten(addr, width);
+    return qs?.map((q) => ({ type: 'memory', addr: q.flag.addr, width: 1, write: false }));
+  }
+
+  /** Was a write unit into seqlock data made with some seqlock's flag clear before and after it? */
+  private uncovered(addr: number, width: number, before: readonly number[]): boolean {
+    for (const q of this.race?.seqlocksWritten(addr, width) ?? []) {
+      const f = q.flag.addr;
+      const after = this.memory.peek(f, 1)[0];
+      const was = f >= addr && f < addr + width ? before[f - addr] : after;
+      if (((was | after) & q.flag.mask) === 0) return true;
+    }
+    return false;
   }
 
   private checkInvariants(): void {

@@ -12,6 +12,16 @@ interface LockState {
   readonly kind: LockKind;
   writer: string | undefined;
   readonly readers: string[];
+  /** The steps that granted the writer's hold and each reader's (for the checkers' messages). */
+  writerStep: number;
+  readonly readerSteps: number[];
+}
+
+/** A lock an actor holds, how, and since which step. */
+export interface Hold {
+  readonly lock: string;
+  readonly mode: LockMode;
+  readonly step: number;
 }
 
 export class LockTable {
@@ -20,7 +30,7 @@ export class LockTable {
   constructor(decl: Readonly<Record<string, LockKind>>) {
     for (const [name, kind] of Object.entries(decl)) {
       if (kind !== 'spinlock' && kind !== 'rwlock') throw new Error(`lock '${name}': unknown kind '${kind}'`);
-      this.locks.set(name, { kind, writer: undefined, readers: [] });
+      this.locks.set(name, { kind, writer: undefined, readers: [], writerStep: 0, readerSteps: [] });
     }
   }
 
@@ -44,10 +54,37 @@ export class LockTable {
     return mode === 'shared' ? true : l.readers.length === 0;
   }
 
-  grant(name: string, mode: LockMode, actor: string): void {
+  /** Grants the lock; `step` is the step that took it (named by the deadlock and lock-order checkers). */
+  grant(name: string, mode: LockMode, actor: string, step = 0): void {
     const l = this.get(name);
-    if (mode === 'exclusive') l.writer = actor;
-    else l.readers.push(actor);
+    if (mode === 'exclusive') {
+      l.writer = actor;
+      l.writerStep = step;
+    } else {
+      l.readers.push(actor);
+      l.readerSteps.push(step);
+    }
+  }
+
+  /** The locks `actor` holds, in declaration order. */
+  heldBy(actor: string): Hold[] {
+    const out: Hold[] = [];
+    for (const [lock, l] of this.locks) {
+      if (l.writer === actor) out.push({ lock, mode: 'exclusive', step: l.writerStep });
+      else {
+        const i = l.readers.indexOf(actor);
+        if (i >= 0) out.push({ lock, mode: 'shared', step: l.readerSteps[i] });
+      }
+    }
+    return out;
+  }
+
+  /** How `actor` holds `name`, or undefined. */
+  holdOf(name: string, actor: string): Hold | undefined {
+    const l = this.get(name);
+    if (l.writer === actor) return { lock: name, mode: 'exclusive', step: l.writerStep };
+    const i = l.readers.indexOf(actor);
+    return i >= 0 ? { lock: name, mode: 'shared', step: l.readerSteps[i] } : undefined;
   }
 
   /** Releases the actor's hold; returns false if it held nothing. */
@@ -60,6 +97,7 @@ export class LockTable {
     const i = l.readers.indexOf(actor);
     if (i < 0) return false;
     l.readers.splice(i, 1);
+    l.readerSteps.splice(i, 1);
     return true;
   }
 
@@ -75,10 +113,12 @@ export class LockTable {
 
   clone(): LockTable {
     const t = new LockTable({});
-    for (const [name, l] of this.locks) t.locks.set(name, { ...l, readers: [...l.readers] });
+    for (const [name, l] of this.locks)
+      t.locks.set(name, { ...l, readers: [...l.readers], readerSteps: [...l.readerSteps] });
     return t;
   }
 
+  /** Declared locks, in declaration order. */
   names(): string[] {
     return [...this.locks.keys()];
   }

@@ -142,7 +142,7 @@ export interface StepRecord {
   readonly hash: string;
 }
 
-export type BugKind = 'invariant' | 'assertion' | 'deadlock' | 'liveness';
+export type BugKind = 'invariant' | 'assertion' | 'deadlock' | 'liveness' | 'race' | 'lock-order';
 
 export interface Bug {
   readonly kind: BugKind;
@@ -151,4 +151,11 @@ export interface Bug {
   readonly step: number;
   readonly actor?: string;
   readonly invariant?: string;
+  /** The culprit steps (1-based, as StepRecord.index): the racing accesses, the lock acquisitions. */
+  readonly steps?: readonly number[];
+  /**
+   * What makes the bug the same bug in another interleaving, without step numbers or the
+   * order the checker met its parts in (for shrinking: src/explore/shrink.ts sameBug).
+   */
+  readonly key?: string;
 }

@@ -2,7 +2,14 @@ import type { EventObject } from 'xstate';
 import { isAtomic, PAGE_SIZE } from '../memory/atomic-units.ts';
 import type { GuestMemory } from '../memory/guest-memory.ts';
 import type { ModelErrorKind } from '../model/errors.ts';
-import { type Bytes, hex, OPERATION_EVENT, OPERATION_NAMES, type Operation } from '../model/operation.ts';
+import {
+  type AccessSync,
+  type Bytes,
+  hex,
+  OPERATION_EVENT,
+  OPERATION_NAMES,
+  type Operation,
+} from '../model/operation.ts';
 import type { LockTable } from './locks.ts';
 
 export interface ValidationContext {
@@ -42,8 +49,10 @@ export function validateOperation(ev: EventObject, eventType: string, c: Validat
       break;
     case 'read':
       checkRange(c, o.addr, o.width, 'reads');
+      checkSync(c, o.sync, ['plain', 'atomic', 'racy'], 'read');
       break;
     case 'write':
+      checkSync(c, o.sync, ['plain', 'atomic'], 'write');
       checkBytes(c, o.bytes, 'write data');
       checkRange(c, o.addr, o.bytes.length, 'writes');
       break;
@@ -101,4 +110,12 @@ function checkLock(c: ValidationContext, lock: string, mode: string): void {
   if (mode === 'shared' && c.locks.kind(lock) === 'spinlock') {
     c.fail('bad-operation', `takes spinlock '${lock}' in shared mode`);
   }
+}
+
+function checkSync(c: ValidationContext, sync: unknown, allowed: readonly AccessSync[], what: string): void {
+  if (sync !== undefined && !(allowed as readonly unknown[]).includes(sync))
+    c.fail(
+      'bad-operation',
+      `declares a ${what} as ${JSON.stringify(sync)} (a ${what} may be ${allowed.join(', ')})`,
+    );
 }

@@ -1,8 +1,10 @@
 import type { AnyStateMachine } from 'xstate';
+import { type CheckerOptions, type CheckerSettings, checkerSettings } from '../checkers/settings.ts';
+import { PAGE_SIZE } from '../memory/atomic-units.ts';
 import { MemoryImage, type RegionSpec } from '../memory/guest-memory.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
 import type { LockKind } from '../runtime/locks.ts';
-import type { AnyScenario, Invariant, InvariantKind, ParamValue } from './define-scenario.ts';
+import type { AnyScenario, Invariant, InvariantKind, ParamValue, SeqlockSpec } from './define-scenario.ts';
 
 const INVARIANT_KINDS: readonly InvariantKind[] = ['tracked', 'local', 'stable'];
 
@@ -27,9 +29,16 @@ export interface ScenarioInstance {
     readonly kind: InvariantKind;
   }[];
   readonly actorSteps: number;
+  /** Own steps in a row an actor may take in `hot` states (bounds.hotSteps). */
+  readonly hotSteps: number;
+  /** Flag-protected regions the race detector knows (SeqlockSpec). */
+  readonly seqlocks: readonly SeqlockSpec[];
+  /** Which checkers run (src/checkers/settings.ts). */
+  readonly checkers: CheckerSettings;
 }
 
 export const DEFAULT_ACTOR_STEPS = 10_000;
+export const DEFAULT_HOT_STEPS = 1000;
 
 export function variantNames(s: AnyScenario): string[] {
   return Object.keys(s.variants);
@@ -73,7 +82,9 @@ export function instantiate(
   s: AnyScenario,
   variantName: string,
   overrides: Readonly<Record<string, ParamValue>> = {},
+  checkers?: CheckerOptions,
 ): ScenarioInstance {
+  const settings = checkerSettings(checkers);
   const variant = s.variants[variantName];
   if (!variant) {
     throw new UsageError(
@@ -128,6 +139,15 @@ export function instantiate(
   } catch (e) {
     throw new ModelError('invalid', `${where}: ${(e as Error).message}`);
   }
+  const hotSteps = s.bounds?.hotSteps ?? DEFAULT_HOT_STEPS;
+  if (!Number.isSafeInteger(hotSteps) || hotSteps < 1) {
+    throw new ModelError(
+      'invalid',
+      `${where}: bounds.hotSteps must be a positive integer, got ${JSON.stringify(hotSteps)}`,
+    );
+  }
+  const seqlocks = guarded('seqlocks()', () => s.seqlocks?.(params as never) ?? []);
+  validateSeqlocks(where, seqlocks, image);
   return {
     scenario: s,
     variant: variantName,
@@ -155,5 +175,28 @@ export function instantiate(
       };
     }),
     actorSteps: s.bounds?.actorSteps ?? DEFAULT_ACTOR_STEPS,
+    hotSteps,
+    seqlocks,
+    checkers: settings,
   };
+}
+
+function validateSeqlocks(where: string, seqlocks: readonly SeqlockSpec[], image: MemoryImage): void {
+  if (!Array.isArray(seqlocks)) throw new ModelError('invalid', `${where}: seqlocks() must return an array`);
+  const declared = (a: number) => image.pages.has(Math.floor(a / PAGE_SIZE));
+  const isAddr = (a: unknown): a is number => Number.isSafeInteger(a) && (a as number) >= 0;
+  for (const q of seqlocks) {
+    const name = `seqlock '${q?.name}'`;
+    if (!isAddr(q?.flag?.addr) || !declared(q.flag.addr))
+      throw new ModelError(
+        'invalid',
+        `${where}: ${name}: flag.addr is not an address in the declared memory`,
+      );
+    if (!Number.isInteger(q.flag.mask) || q.flag.mask < 1 || q.flag.mask > 0xff)
+      throw new ModelError('invalid', `${where}: ${name}: flag.mask must be an integer from 1 to 0xff`);
+    if (!isAddr(q.data?.addr) || !Number.isSafeInteger(q.data.len) || q.data.len < 1)
+      throw new ModelError('invalid', `${where}: ${name}: data must be { addr, len } with len ≥ 1`);
+    if (!declared(q.data.addr) || !declared(q.data.addr + q.data.len - 1))
+      throw new ModelError('invalid', `${where}: ${name}: data is not inside the declared memory`);
+  }
 }

@@ -382,7 +382,7 @@ describe('locks', () => {
     const exec = started(inst);
     applyKey(exec, 'a');
     expect(exec.enabled()).toEqual([]);
-    expect(exec.finish()?.message).toBe('deadlock: a waits for L (exclusive) held by a');
+    expect(exec.finish()?.message).toBe('deadlock: a holds L and waits for L (held by a)');
   });
 
   const pair = (first: string, second: string, id: string) =>
@@ -400,8 +400,9 @@ describe('locks', () => {
     for (const r of deadlocks) {
       expect(r.bug!.kind).toBe('deadlock');
       expect(r.bug!.message).toBe(
-        'deadlock: a waits for L2 (exclusive) held by b; b waits for L1 (exclusive) held by a',
+        'deadlock: a holds L1 and waits for L2 (held by b); b holds L2 and waits for L1 (held by a)',
       );
+      expect(r.bug!.steps).toHaveLength(2);
     }
     // The shortest one: each takes its first lock.
     const exec = started(inst);

@@ -18,7 +18,7 @@ import type { Bug } from '../../src/runtime/step.ts';
 import type { WorldView } from '../../src/runtime/world-view.ts';
 import { defineScenario } from '../../src/scenario/define-scenario.ts';
 import { instantiate, type ScenarioInstance } from '../../src/scenario/instance.ts';
-import { oneShot, runCounted, runRandom, TWO_RAM_PAGES } from '../fixtures/engine.ts';
+import { ENGINE_CHECKERS, oneShot, runCounted, runRandom, TWO_RAM_PAGES } from '../fixtures/engine.ts';
 
 const X = 0x1000;
 const FLAG = 0x1010;
@@ -86,7 +86,7 @@ function make(name: string, spec: Parameters<typeof defineScenario>[0]['actors']
     invariants,
     variants: { main: { description: 'the only variant' } },
   });
-  return instantiate(s, 'main');
+  return instantiate(s, 'main', {}, ENGINE_CHECKERS);
 }
 
 /** Two increments and a padding actor; broken when both are done and X is not 2. */

@@ -1,3 +1,4 @@
+import type { CheckerOptions } from '../../checkers/settings.ts';
 import { type CheckEvent, type CheckOptions, STRATEGIES, type StrategyName } from '../../explore/check.ts';
 import {
   type CheckTarget,
@@ -26,6 +27,8 @@ export interface CheckArgs {
   readonly pctDepth?: number;
   readonly seed?: number;
   readonly params: readonly string[];
+  /** From `--no-check`: the checkers turned off. */
+  readonly checkers?: CheckerOptions;
   readonly json: boolean;
 }
 
@@ -96,6 +99,7 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
     pctDepth: a.pctDepth,
     seed: a.seed,
     signal: controller.signal,
+    checkers: a.checkers,
     progressMs: io.isTTY ? 250 : 10_000,
   };
   const showTraces = a.targets.length > 0;

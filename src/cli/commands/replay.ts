@@ -3,7 +3,7 @@ import { last, lastValueFrom, map, tap } from 'rxjs';
 import { type ExecutionEvent, execution$ } from '../../explore/run-execution.ts';
 import { ModelError, UsageError } from '../../model/errors.ts';
 import { formatBug, formatSteps } from '../../report/counterexample.ts';
-import { readTrace } from '../../report/trace-file.ts';
+import { readTrace, traceCheckers } from '../../report/trace-file.ts';
 import { instantiate } from '../../scenario/instance.ts';
 import { type LoadedScenario, loadScenarioFile, resolveScenario } from '../../scenario/load.ts';
 import { ReplayStrategy } from '../../strategies/replay.ts';
@@ -36,7 +36,7 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
         return true;
       }),
     );
-    instance = instantiate(loaded.scenario, t.variant, params);
+    instance = instantiate(loaded.scenario, t.variant, params, traceCheckers(file, t));
   } catch (e) {
     if (e instanceof UsageError) throw new ModelError('divergence', `${file}: ${e.message}`);
     throw e;
@@ -77,6 +77,7 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
           variant: t.variant,
           reproduced,
           verdict: r.bug ? 'bug' : 'pass',
+          checkers: instance.checkers,
           bug: r.bug ?? null,
           steps: r.steps,
           traceHash: r.traceHash,

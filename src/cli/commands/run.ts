@@ -1,4 +1,5 @@
 import { last, lastValueFrom, map, tap } from 'rxjs';
+import type { CheckerOptions } from '../../checkers/settings.ts';
 import { checkDeterminism, type ExecutionEvent, execution$ } from '../../explore/run-execution.ts';
 import { formatBug, formatSteps } from '../../report/counterexample.ts';
 import { makeTrace, writeTrace } from '../../report/trace-file.ts';
@@ -12,6 +13,8 @@ export interface RunArgs {
   readonly seed: number;
   readonly params: readonly string[];
   readonly trace?: string;
+  /** From `--no-check`: the checkers turned off. */
+  readonly checkers?: CheckerOptions;
   readonly json: boolean;
 }
 
@@ -24,7 +27,7 @@ export async function runCommand(a: RunArgs, out: (s: string) => void): Promise<
   const loaded = await resolveScenario(ref);
   const s = loaded.scenario;
   const v = variant ?? defaultVariant(s);
-  const instance = instantiate(s, v, parseParams(s, a.params));
+  const instance = instantiate(s, v, parseParams(s, a.params), a.checkers);
   const strategy = new RandomStrategy(a.seed);
   strategy.begin(0);
   // Steps arrive as events; the same decisions are then executed again to check determinism.
@@ -45,7 +48,7 @@ export async function runCommand(a: RunArgs, out: (s: string) => void): Promise<
     variant: v,
     expect: instance.expect,
     params: instance.params,
-    settings: { strategy: 'random', seed: a.seed },
+    settings: { strategy: 'random', seed: a.seed, checkers: instance.checkers },
     execution: 0,
     bug: r.bug,
     traceHash: r.traceHash,
@@ -62,6 +65,7 @@ export async function runCommand(a: RunArgs, out: (s: string) => void): Promise<
           verdict,
           seed: a.seed,
           params: instance.params,
+          checkers: instance.checkers,
           steps: r.steps,
           traceHash: r.traceHash,
           traceFile: a.trace,
