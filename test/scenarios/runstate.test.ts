@@ -134,3 +134,39 @@ describe('runstate: the fixed protocol under more configurations', () => {
     }
   }, 120_000);
 });
+
+// Issue 4 part 4: the reader's reads are `racy` (a seqlock read side validated by the second
+// read of state_entry_time); the writer's flag bytes are `atomic`; its data stores are
+// plain and must fall inside the flag window (the scenario declares the seqlock).
+describe('runstate: the race detector on the flag protocol', () => {
+  const noInvariants = defineScenario({ ...runstate, invariants: {} });
+  it('flags the whole-field store: its low half lands while the flag is clear', async () => {
+    const r = await check(noInvariants, { ...dpor, variants: ['whole-field-flag'] });
+    const v = r.results[0];
+    expect(v.verdict).toBe('bug');
+    expect(v.kind).toBe('race');
+    expect(v.message).toMatch(/vcpu.*guest|guest.*vcpu/);
+  });
+  it('does not flag the fixed protocol at either layout (exhaustive, invariants off)', async () => {
+    for (const variant of ['fixed', 'fixed-compat', 'fixed-invalidation']) {
+      const r = await check(noInvariants, { ...dpor, variants: [variant] });
+      expect(r.results[0].verdict).toBe('pass');
+      expect(r.results[0].exhaustive).toBe(true);
+    }
+  });
+  it('flags the unlocked validity check of check-outside-lock', async () => {
+    const r = await check(noInvariants, { ...dpor, variants: ['check-outside-lock'] });
+    expect(r.results[0].kind).toBe('race');
+    expect(r.results[0].message).toMatch(/0x20001|0x20000/);
+  });
+  it('inverted-lock-order is a lock-order inversion even where it does not deadlock', async () => {
+    const r = await check(runstate, { ...dpor, variants: ['inverted-lock-order'] });
+    expect(['deadlock', 'lock-order']).toContain(r.results[0].kind);
+    const lo = await check(runstate, {
+      ...dpor,
+      variants: ['inverted-lock-order'],
+      checkers: { deadlock: false },
+    } as never);
+    expect(JSON.stringify(lo.results[0])).toMatch(/lock-order/);
+  });
+});
