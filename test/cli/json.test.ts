@@ -8,13 +8,22 @@ describe('--json output (DESIGN §3)', () => {
     const doc = JSON.parse(r.out);
     expect(doc.tool.name).toBe('vcpusim');
     expect(doc.exitCode).toBe(0);
-    expect(doc.results.map((x: { variant: string }) => x.variant)).toEqual([
-      'no-cache',
-      'pre-fix',
-      'fixed',
-      'ram-to-mmio',
-      'mmio-to-ram',
-      'descriptor-table',
+    expect(
+      doc.results.map((x: { scenario: string; variant: string }) => `${x.scenario}:${x.variant}`),
+    ).toEqual([
+      'mmio-split:no-cache',
+      'mmio-split:pre-fix',
+      'mmio-split:fixed',
+      'mmio-split:ram-to-mmio',
+      'mmio-split:mmio-to-ram',
+      'mmio-split:descriptor-table',
+      'runstate:fixed',
+      'runstate:fixed-compat',
+      'runstate:fixed-invalidation',
+      'runstate:whole-field-flag',
+      'runstate:single-gpc',
+      'runstate:inverted-lock-order',
+      'runstate:check-outside-lock',
     ]);
     for (const v of doc.results) {
       for (const k of [
