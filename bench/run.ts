@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { lastValueFrom, toArray } from 'rxjs';
 import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import mmioSplit from '../scenarios/mmio-split.ts';
+import runstate from '../scenarios/runstate.ts';
 import type { CheckOptions } from '../src/explore/check.ts';
 import { checkTargets$ } from '../src/explore/check-targets.ts';
 import { explore } from '../src/explore/explore.ts';
@@ -29,6 +30,12 @@ const REPEATS = quick ? 3 : 9;
 const SCHEDULES = quick ? 300 : 1000;
 const SPEEDUP_REPEATS = quick ? 1 : 3;
 const SCENARIO_FILE = fileURLToPath(new URL('../scenarios/mmio-split.ts', import.meta.url));
+/** Every bundled scenario, for the per-variant table. */
+const BUNDLED = [
+  { scenario: mmioSplit, file: SCENARIO_FILE },
+  { scenario: runstate, file: fileURLToPath(new URL('../scenarios/runstate.ts', import.meta.url)) },
+];
+type Bundled = (typeof BUNDLED)[number];
 const fmtBig = (n: number) => (n < 1e6 ? fmt(n) : n.toExponential(1).replace('e+', 'e'));
 
 /** Executions/s and steps/s of `check mmio-split:fixed` (random strategy, in-process). */
@@ -193,9 +200,9 @@ async function parallelTable() {
 }
 
 /** A run of `check` on one variant, as the CLI does it (from the scenario file, so workers can load it). */
-async function checkOne(variant: string, options: CheckOptions) {
+async function checkOne(variant: string, options: CheckOptions, target: Bundled = BUNDLED[0]) {
   const events = await lastValueFrom(
-    checkTargets$([{ scenario: mmioSplit, file: SCENARIO_FILE, variant }], {
+    checkTargets$([{ ...target, variant }], {
       traceDir: null,
       ...options,
     }).pipe(toArray()),
@@ -210,8 +217,8 @@ async function checkOne(variant: string, options: CheckOptions) {
  * uniformly random schedule, the product of the numbers of enabled moves is an unbiased
  * estimate of the number of complete schedules. Mean of many walks.
  */
-function naiveInterleavings(variant: string, walks = quick ? 100 : 400): number {
-  const inst = instantiate(mmioSplit, variant);
+function naiveInterleavings(variant: string, target: Bundled, walks = quick ? 100 : 400): number {
+  const inst = instantiate(target.scenario, variant);
   const prng = new Prng(7);
   let sum = 0;
   for (let w = 0; w < walks; w++) {
@@ -228,8 +235,8 @@ function naiveInterleavings(variant: string, walks = quick ? 100 : 400): number 
 }
 
 /** Time from the start of the search to the first bug, without shrinking (median over 10 seeds). */
-async function timeToBug(variant: string, strategy: 'pct' | 'random') {
-  const inst = instantiate(mmioSplit, variant);
+async function timeToBug(variant: string, strategy: 'pct' | 'random', target: Bundled) {
+  const inst = instantiate(target.scenario, variant);
   const times: number[] = [];
   for (let seed = 0; seed < 10; seed++) {
     const lane = strategy === 'pct' ? new SamplingSearch('pct', seed, 3) : new SamplingSearch('random', seed);
@@ -261,31 +268,32 @@ interface Row {
 async function variantTable(): Promise<Row[]> {
   const rows: Row[] = [];
   await checkOne('fixed', { workers: 1, maxSchedules: 50 }); // warm-up
-  for (const variant of Object.keys(mmioSplit.variants)) {
-    const one: number[] = [];
-    const two: number[] = [];
-    let report: Awaited<ReturnType<typeof checkOne>> | undefined;
-    for (let i = 0; i < SPEEDUP_REPEATS; i++) {
-      report = await checkOne(variant, { workers: 1 });
-      one.push(report.elapsedMs);
-      two.push((await checkOne(variant, { workers: 2 })).elapsedMs);
+  for (const target of BUNDLED)
+    for (const variant of Object.keys(target.scenario.variants)) {
+      const one: number[] = [];
+      const two: number[] = [];
+      let report: Awaited<ReturnType<typeof checkOne>> | undefined;
+      for (let i = 0; i < SPEEDUP_REPEATS; i++) {
+        report = await checkOne(variant, { workers: 1 }, target);
+        one.push(report.elapsedMs);
+        two.push((await checkOne(variant, { workers: 2 }, target)).elapsedMs);
+      }
+      const r = report!;
+      const bug = r.verdict === 'bug';
+      rows.push({
+        variant: `${target.scenario.name}:${variant}`,
+        verdict: `${r.verdict}${r.exhaustive ? ', exhaustive' : ''}`,
+        executions: r.schedules,
+        classes: r.classes,
+        naive: naiveInterleavings(variant, target),
+        states: r.states,
+        stepsPerSec: (r.steps * 1000) / Math.max(1, median(one)),
+        ms: median(one),
+        pct: bug ? await timeToBug(variant, 'pct', target) : undefined,
+        random: bug ? await timeToBug(variant, 'random', target) : undefined,
+        speedup: median(one) / Math.max(1, median(two)),
+      });
     }
-    const r = report!;
-    const bug = r.verdict === 'bug';
-    rows.push({
-      variant,
-      verdict: `${r.verdict}${r.exhaustive ? ', exhaustive' : ''}`,
-      executions: r.schedules,
-      classes: r.classes,
-      naive: naiveInterleavings(variant),
-      states: r.states,
-      stepsPerSec: (r.steps * 1000) / Math.max(1, median(one)),
-      ms: median(one),
-      pct: bug ? await timeToBug(variant, 'pct') : undefined,
-      random: bug ? await timeToBug(variant, 'random') : undefined,
-      speedup: median(one) / Math.max(1, median(two)),
-    });
-  }
   return rows;
 }
 
@@ -312,7 +320,7 @@ const lines = [
     const ms = (x: number | undefined) =>
       x === undefined ? '-' : Number.isNaN(x) ? 'not found' : `${fmt(x)} ms`;
     const classes = r.classes === undefined ? '' : ` (${fmt(r.classes)})`;
-    return `| mmio-split:${r.variant} | ${r.verdict} | ${fmt(r.executions)}${classes} | ${fmtBig(r.naive)} | ${fmtBig(r.naive / Math.max(1, r.executions))}× | ${r.states === undefined ? '-' : fmt(r.states)} | ${fmt(r.stepsPerSec)} | ${fmt(r.ms)} ms | ${ms(r.pct)} / ${ms(r.random)} | ${r.speedup.toFixed(2)}× |`;
+    return `| ${r.variant} | ${r.verdict} | ${fmt(r.executions)}${classes} | ${fmtBig(r.naive)} | ${fmtBig(r.naive / Math.max(1, r.executions))}× | ${r.states === undefined ? '-' : fmt(r.states)} | ${fmt(r.stepsPerSec)} | ${fmt(r.ms)} ms | ${ms(r.pct)} / ${ms(r.random)} | ${r.speedup.toFixed(2)}× |`;
   }),
   '',
   '## Parallel exhaustive search',
