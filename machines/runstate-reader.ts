@@ -23,7 +23,6 @@ export interface ReaderInput {
 export interface ReaderContext extends ReaderInput {
   readonly tries: number;
   readonly t1: bigint;
-  readonly copy: readonly number[];
   /** The snapshots it accepted (the invariants judge them). */
   readonly accepted: readonly DecodedRunstate[];
 }
@@ -68,10 +67,7 @@ export const runstateReaderSetup = setup({
       enqueue(read(entryAddr(context), 4, 't2.lo', 'racy'));
       enqueue(read(entryAddr(context) + 4, 4, 't2.hi2', 'racy'));
     }),
-    accept64: assign(({ context, event }) => ({
-      accepted: [...context.accepted, decodeRunstate(context.layout, resultBytes(event, 'copy'))],
-    })),
-    acceptCompat: assign(({ context, event }) => ({
+    accept: assign(({ context, event }) => ({
       accepted: [...context.accepted, decodeRunstate(context.layout, resultBytes(event, 'copy'))],
     })),
   },
@@ -93,7 +89,7 @@ export const runstateReaderSetup = setup({
 
 export const runstateReader = runstateReaderSetup.createMachine({
   id: 'runstate-reader',
-  context: ({ input }) => ({ ...input, tries: 0, t1: 0n, copy: [], accepted: [] }),
+  context: ({ input }) => ({ ...input, tries: 0, t1: 0n, accepted: [] }),
   initial: 'start',
   states: {
     start: {
@@ -106,7 +102,7 @@ export const runstateReader = runstateReaderSetup.createMachine({
     choose: { always: [{ guard: 'compat', target: 'get64' }, { target: 'snapshot' }] },
     snapshot: {
       entry: 'snapshot64',
-      on: { 'ops.done': [{ guard: 'valid64', target: 'done', actions: 'accept64' }, { target: 'start' }] },
+      on: { 'ops.done': [{ guard: 'valid64', target: 'done', actions: 'accept' }, { target: 'start' }] },
     },
     get64: {
       entry: 'get64First',
@@ -115,7 +111,7 @@ export const runstateReader = runstateReaderSetup.createMachine({
     copy: {
       entry: 'copyThenGet64',
       on: {
-        'ops.done': [{ guard: 'validCompat', target: 'done', actions: 'acceptCompat' }, { target: 'start' }],
+        'ops.done': [{ guard: 'validCompat', target: 'done', actions: 'accept' }, { target: 'start' }],
       },
     },
     done: { type: 'final' },

@@ -56,18 +56,8 @@ const UPDATES: readonly RunstateUpdate[] = [
   { state: RUNSTATE_RUNNING, now: 0x1_0000_0100, atomic: false },
 ];
 
-interface Params {
-  readonly layout: string;
-  readonly offset: number;
-  readonly flag: boolean;
-  readonly reader: boolean;
-  readonly invalidate: string;
-  readonly attempts: number;
-  readonly updates: number;
-}
-
-const layoutOf = (p: Params) => p.layout as Layout;
-const gpaOf = (p: Params) => REGION + p.offset;
+const layoutOf = (p: { readonly layout: string }) => p.layout as Layout;
+const gpaOf = (p: { readonly offset: number }) => REGION + p.offset;
 
 function hex(n: number): string {
   return '0x' + n.toString(16);

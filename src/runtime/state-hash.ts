@@ -33,9 +33,9 @@ function contextHash(v: object): number {
 function actorHash(a: ActorHost): number {
   const snap = a.actor.getSnapshot();
   const h = new TraceHasher().str(a.name).str(a.state).num(a.steps).str(snap.status);
-  h.value(
-    snap.context === null || typeof snap.context !== 'object' ? snap.context : contextHash(snap.context),
-  );
+  const ctx: unknown = snap.context;
+  if (typeof ctx === 'object' && ctx !== null) h.num(contextHash(ctx));
+  else h.value(ctx);
   // Operations are immutable: each is hashed once, by identity.
   for (const p of a.queue) h.num(contextHash(p.op)).num(p.next).value(p.acc);
   return h.value(a.results).top52;
