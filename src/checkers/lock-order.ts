@@ -13,10 +13,13 @@
  * serialises them). A successful tryAcquire cannot wait, so it adds no order into the lock
  * it took, but the lock counts as held for the orders taken after it.
  *
- * The graph is per execution, unlike lockdep's, which lives as long as the kernel: each
- * verdict is a function of one execution, so it does not depend on the worker count or on
- * the order executions are explored in. Exhaustive search (DPOR) runs an execution in
- * which both paths of an inversion run to completion whenever one exists.
+ * The graph also spans executions, as lockdep's lives as long as the kernel: exploration
+ * (src/explore/explore.ts) feeds every execution's orders, in the order executions are
+ * judged, to one graph, so an inversion is reported even when its two paths never run in
+ * the same execution (one actor chooses between them, say). Judged order does not depend
+ * on the number of workers, so neither does the verdict. An order another execution
+ * recorded carries `origin`, the witness it came from: the report names it, and the
+ * counterexample replays that witness first to record it again (DESIGN §2, "Counterexamples").
  */
 import type { LockMode } from '../model/operation.ts';
 import type { Hold } from '../runtime/locks.ts';
@@ -28,6 +31,8 @@ export interface LockEdge {
   readonly from: Hold;
   readonly to: Hold;
   readonly held: readonly Hold[];
+  /** Recorded by another execution: the witness (1-based) that records it again. */
+  readonly origin?: number;
 }
 
 export interface LockOrderCheckpoint {
@@ -37,17 +42,49 @@ export interface LockOrderCheckpoint {
 
 const excludes = (a: LockMode, b: LockMode) => a === 'exclusive' || b === 'exclusive';
 
+/** What makes two orders the same, whichever execution and steps recorded them. */
+export function edgeKey(e: LockEdge): string {
+  const held = e.held
+    .map((h) => `${h.lock}(${h.mode})`)
+    .sort()
+    .join('+');
+  return `${e.actor}:${e.from.lock}(${e.from.mode})>${e.to.lock}(${e.to.mode})/${held}`;
+}
+
+/** The orders of `edges` whose keys `seen` lacks, each once; adds their keys to `seen`. */
+export function newOrders(edges: readonly LockEdge[] | undefined, seen: Set<string>): LockEdge[] {
+  const out: LockEdge[] = [];
+  for (const e of edges ?? []) {
+    const k = edgeKey(e);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(e);
+  }
+  return out;
+}
+
 export class LockOrder {
   /** Append-only, so that a checkpoint is a length. */
   private edges: LockEdge[] = [];
   private readonly byFrom = new Map<string, LockEdge[]>();
+  private readonly keys = new Set<string>();
 
-  constructor(from?: LockOrderCheckpoint) {
+  /**
+   * Resumes from a checkpoint, or starts with `prior`: orders other executions recorded,
+   * each with its `origin` (a cross-execution inversion's other paths).
+   */
+  constructor(from?: LockOrderCheckpoint, prior: readonly LockEdge[] = []) {
     if (from) for (const e of from.edges.slice(0, from.length)) this.insert(e);
+    else for (const e of prior) this.insert(e);
   }
 
   checkpoint(): LockOrderCheckpoint {
     return { edges: this.edges, length: this.edges.length };
+  }
+
+  /** The orders this execution recorded (not those it started with), each once. */
+  recorded(): LockEdge[] {
+    return this.edges.filter((e) => e.origin === undefined);
   }
 
   /**
@@ -61,26 +98,29 @@ export class LockOrder {
     step: number,
     held: readonly Hold[],
   ): Bug | undefined {
-    if (held.length === 0) return undefined;
     const to: Hold = { lock, mode, step };
     for (const from of held) {
       if (from.lock === lock) continue;
-      const known = this.byFrom.get(from.lock);
-      if (
-        known?.some(
-          (e) => e.actor === actor && e.to.lock === lock && e.to.mode === mode && e.from.mode === from.mode,
-        )
-      )
-        continue;
-      const edge: LockEdge = { actor, from, to, held };
-      this.insert(edge);
-      const cycle = this.cycleThrough(edge);
+      const cycle = this.add({ actor, from, to, held });
       if (cycle) return inversion(cycle);
     }
     return undefined;
   }
 
-  private insert(e: LockEdge): void {
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  /** Records an order unless the same one is known; returns the cycle it closes, if any. */
+  add(edge: LockEdge): LockEdge[] | undefined {
+    const key = edgeKey(edge);
+    if (this.keys.has(key)) return undefined;
+    this.insert(edge, key);
+    return this.cycleThrough(edge);
+  }
+
+  private insert(e: LockEdge, key = edgeKey(e)): void {
+    this.keys.add(key);
     this.edges.push(e);
     let list = this.byFrom.get(e.from.lock);
     if (!list) this.byFrom.set(e.from.lock, (list = []));
@@ -124,16 +164,19 @@ function gated(cycle: readonly LockEdge[]): boolean {
   return false;
 }
 
-function inversion(cycle: readonly LockEdge[]): Bug {
+/** The report of a cycle whose last order (the one that closed it) this execution recorded. */
+export function inversion(cycle: readonly LockEdge[]): Bug {
   const path = (e: LockEdge) =>
-    `${e.actor} took ${e.from.lock} (${e.from.mode}, step ${e.from.step}) then ${e.to.lock} (${e.to.mode}, step ${e.to.step})`;
+    `${e.actor} took ${e.from.lock} (${e.from.mode}, step ${e.from.step}) then ${e.to.lock} (${e.to.mode}, step ${e.to.step})` +
+    (e.origin === undefined ? '' : ` in witness ${e.origin}`);
   const last = cycle[cycle.length - 1];
+  const here = cycle.filter((e) => e.origin === undefined);
   return {
     kind: 'lock-order',
     message: `lock-order inversion: ${cycle.map(path).join('; ')}`,
     step: last.to.step,
     actor: last.actor,
-    steps: cycle.flatMap((e) => [e.from.step, e.to.step]),
+    steps: here.flatMap((e) => [e.from.step, e.to.step]),
     key: cycle
       .map((e) => `${e.actor}:${e.from.lock}(${e.from.mode})>${e.to.lock}(${e.to.mode})`)
       .sort()

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { Observable } from 'rxjs';
 import type { CheckerOptions } from '../checkers/settings.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
-import { makeTrace, type TraceFile, writeTrace } from '../report/trace-file.ts';
+import type { TraceFile } from '../report/trace-file.ts';
 import type { VariantReport } from '../report/variant-report.ts';
 import type { StepRecord } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
@@ -10,9 +9,9 @@ import { portfolioPhases } from '../strategies/portfolio.ts';
 import { PreemptionBoundedSearch } from '../strategies/preemption-bounded.ts';
 import { SamplingSearch } from '../strategies/sampling-search.ts';
 import { dporLanes } from '../strategies/shard.ts';
+import { counterexample } from './counterexample.ts';
 import { type ExploreOutcome, explore, type Phase } from './explore.ts';
 import { checkDeterminism } from './run-execution.ts';
-import { shrink } from './shrink.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 export type StrategyName = 'portfolio' | 'dpor' | 'pct' | 'random';
@@ -70,6 +69,8 @@ export type CheckEvent =
       readonly type: 'bug';
       readonly instance: ScenarioInstance;
       readonly records: readonly StepRecord[];
+      /** A lock-order inversion across executions: the witnesses' steps, witness 1 first. */
+      readonly witnesses?: readonly (readonly StepRecord[])[];
       readonly trace: TraceFile;
     }
   | { readonly type: 'done'; readonly report: VariantReport };
@@ -222,43 +223,14 @@ export function checkVariant$(
     ): VariantReport => {
       const found = outcome.bug!;
       const bug = found.bug!;
-      const small = shrink(instance, found.moves ?? [], bug);
-      // Re-executing the schedule both records the counterexample and checks determinism.
-      const again = checkDeterminism(instance, small);
-      const trace = makeTrace({
-        scenario: { name: instance.scenario.name, file, seed: instance.scenario.seed },
-        variant: instance.variant,
-        expect: instance.expect,
-        params: instance.params,
-        settings: {
-          strategy: plan.name,
-          seed: o.seed,
-          maxSchedules: o.maxSchedules,
-          budgetMs: o.budgetMs,
-          checkers: instance.checkers,
-        },
-        execution: found.id,
-        bug: again.bug,
-        traceHash: again.traceHash,
-        records: again.records,
-      });
-      let traceFile: string | undefined;
-      let traceError: string | undefined;
-      if (o.traceDir !== null) {
-        const path = join(
-          o.traceDir ?? '.vcpusim/traces',
-          `${instance.scenario.name}.${instance.variant}.${again.traceHash.slice(0, 8)}.trace.json`,
-        );
-        try {
-          writeTrace(path, trace);
-          traceFile = path;
-        } catch (e) {
-          // The bug stands even if its trace cannot be saved: report both.
-          if (!(e instanceof UsageError)) throw e;
-          traceError = e.message;
-        }
-      }
-      sub.next({ type: 'bug', instance, records: again.records, trace });
+      const { small, again, witnesses, trace, traceFile, traceError } = counterexample(
+        instance,
+        file,
+        { bug, moves: found.moves ?? [], witnesses: found.witnesses, execution: found.id },
+        { strategy: plan.name, seed: o.seed, maxSchedules: o.maxSchedules, budgetMs: o.budgetMs },
+        o.traceDir,
+      );
+      sub.next({ type: 'bug', instance, records: again.records, witnesses, trace });
       const b = again.bug ?? bug;
       return {
         ...stats,
@@ -276,6 +248,7 @@ export function checkVariant$(
         preemptions: small.preemptions,
         found: { length: found.steps, preemptions: small.before.preemptions },
         traceHash: again.traceHash,
+        ...(witnesses?.length ? { witnesses: witnesses.length } : {}),
         traceFile,
         traceError,
       };

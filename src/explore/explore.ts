@@ -1,3 +1,5 @@
+import { type LockEdge, newOrders } from '../checkers/lock-order.ts';
+import { LockOrderAcross, type LockWitness } from '../checkers/lock-order-across.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { DporSearch } from '../strategies/dpor.ts';
 import { runTask } from './run-task.ts';
@@ -47,6 +49,8 @@ export interface ExploreOutcome {
   /** Every phase was exhausted: the space is covered. */
   readonly exhausted: boolean;
   readonly elapsedMs: number;
+  /** The graph across the counted executions' lock orders (lock-order checker on). */
+  readonly lockOrders?: LockOrderAcross;
 }
 
 /** What is kept of a judged execution: enough to count it, and the schedule of a bug. */
@@ -56,9 +60,14 @@ export interface Judged {
   readonly steps: number;
   readonly blocked: boolean;
   readonly bug?: TaskResult['bug'];
+  /** The schedule, of a bug or of an execution with new lock orders. */
   readonly moves?: readonly string[];
   /** Global states its new steps reached (exhaustive searches). */
   readonly states?: readonly number[];
+  /** The lock orders no earlier execution of its lane recorded. */
+  readonly lockEdges?: readonly LockEdge[];
+  /** A lock-order inversion across executions: the earlier executions it needs. */
+  readonly witnesses?: readonly LockWitness[];
 }
 
 interface Lane {
@@ -69,6 +78,21 @@ interface Lane {
   done: boolean;
   /** One of its judged results is a bug. */
   bug: boolean;
+  /** Keys of the lock orders its judged results carry. */
+  readonly orders: Set<string>;
+}
+
+/** What is kept of an execution of `lane`: a bug's schedule, and lock orders new to the lane with theirs. */
+function keep(
+  lane: Lane,
+  r: Pick<Judged, 'bug' | 'moves' | 'lockEdges'>,
+): Pick<Judged, 'bug' | 'moves' | 'lockEdges'> {
+  const fresh = newOrders(r.lockEdges, lane.orders);
+  return {
+    ...(r.bug ? { bug: r.bug } : {}),
+    ...(r.bug || fresh.length > 0 ? { moves: r.moves } : {}),
+    ...(fresh.length > 0 ? { lockEdges: fresh } : {}),
+  };
 }
 
 /** What the lanes of a phase have decided so far. */
@@ -87,7 +111,8 @@ function distinct(results: readonly Judged[]): number {
 /**
  * Decides a phase's verdict as its lanes' judged results come in. Lanes only grow and
  * only become done, so it walks each result once, in lane order, where a fresh walk per
- * judged result would make a long run quadratic.
+ * judged result would make a long run quadratic. That order is also the one the lock
+ * orders of the counted executions reach the graph across executions in.
  */
 class Decider {
   private readonly counted: Judged[] = [];
@@ -97,6 +122,7 @@ class Decider {
   constructor(
     private readonly lanes: readonly Lane[],
     private readonly cap: number,
+    private readonly across: LockOrderAcross | undefined,
   ) {}
 
   decide(): Verdict {
@@ -108,6 +134,12 @@ class Decider {
         const r = lane.judged[this.at];
         counted.push(r);
         if (r.bug) return { kind: 'bug', counted, bug: r };
+        const inv = r.lockEdges && this.across?.judge(r.lockEdges, r.moves ?? []);
+        if (inv) {
+          const bug = { ...r, bug: inv.bug, witnesses: inv.witnesses };
+          counted[counted.length - 1] = bug;
+          return { kind: 'bug', counted, bug };
+        }
       }
       if (!lane.done) return counted.length >= cap ? { kind: 'cap', counted } : { kind: 'open' };
     }
@@ -140,6 +172,8 @@ export async function explore(
   const workers = (options.pool?.pool.size ?? 0) + 1;
   const cap = options.pool ? options.pool.pool.size * 2 : 0;
   const before: Judged[] = [];
+  // One lock-order graph across every execution that counts, phase after phase.
+  const across = instance.checkers['lock-order'] ? new LockOrderAcross() : undefined;
   const total = (counted: readonly Judged[]) => {
     const all = [...before, ...counted];
     return {
@@ -156,6 +190,7 @@ export async function explore(
     bug,
     exhausted,
     elapsedMs: performance.now() - started,
+    lockOrders: across,
   });
   let classes = 0;
   try {
@@ -166,9 +201,10 @@ export async function explore(
         ids: new Map(),
         done: false,
         bug: false,
+        orders: new Set<string>(),
       }));
       const limit = Math.min(phase.cap, options.maxSchedules - before.length);
-      const decider = new Decider(lanes, limit);
+      const decider = new Decider(lanes, limit, across);
       const searches = phase.lanes.filter((l) => l instanceof DporSearch);
       if (options.pool && searches.length > 0 && searches.length === lanes.length) {
         // The exhaustive search shares subtrees between threads rather than executions.
@@ -214,7 +250,7 @@ export async function explore(
               steps: e.steps,
               blocked: e.blocked,
               states: e.states,
-              ...(e.bug ? { bug: e.bug, moves: e.moves } : {}),
+              ...keep(lane, e),
             });
             if (e.bug) lane.bug = true;
           }
@@ -316,7 +352,7 @@ export async function explore(
             steps: r.steps,
             blocked: r.blocked,
             states: r.dpor?.states ?? r.states,
-            ...(r.bug ? { bug: r.bug, moves: r.moves } : {}),
+            ...keep(lane, r),
           });
           judged++;
           judgedNow = true;

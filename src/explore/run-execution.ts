@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import type { LockEdge } from '../checkers/lock-order.ts';
 import { ModelError } from '../model/errors.ts';
 import type { Checkpoint } from '../runtime/execution.ts';
 import { Execution } from '../runtime/execution.ts';
@@ -25,6 +26,8 @@ export interface ExecutionResult {
   readonly contextHashes: readonly string[];
   /** Filled only when recording. */
   readonly records: readonly StepRecord[];
+  /** The lock orders it recorded (src/checkers/lock-order.ts), each once. */
+  readonly lockEdges: readonly LockEdge[];
 }
 
 export interface RunOptions {
@@ -35,6 +38,8 @@ export interface RunOptions {
   readonly record?: boolean;
   readonly fingerprint?: boolean;
   readonly onStep?: (record: StepRecord) => void;
+  /** Lock orders other executions recorded (see ExecutionOptions.lockOrders). */
+  readonly lockOrders?: readonly LockEdge[];
 }
 
 /** Runs one execution under a strategy, to its end or its first bug. */
@@ -50,6 +55,7 @@ export function runExecution(
     trackReads: strategy.tracksReads,
     hashStates: strategy.hashesStates,
     from: options.resume?.checkpoint,
+    lockOrders: options.lockOrders,
   });
   if (!options.resume) exec.start();
   const moves: string[] = options.resume ? [...options.resume.moves] : [];
@@ -86,6 +92,7 @@ export function runExecution(
     stepHashes: exec.stepHashes,
     contextHashes: exec.contextHashes,
     records: exec.records,
+    lockEdges: exec.lockEdges(),
   };
   strategy.end({ index, moves, bug: exec.bug, blocked, waiting, states: exec.stateHashes });
   return result;
@@ -95,12 +102,20 @@ export function runExecution(
 export function replayMoves(
   instance: ScenarioInstance,
   moves: readonly string[],
-  whats?: readonly string[],
-  fingerprint = false,
+  options: {
+    /** What each step is expected to do: the first difference is a divergence. */
+    readonly whats?: readonly string[];
+    readonly fingerprint?: boolean;
+    readonly lockOrders?: readonly LockEdge[];
+  } = {},
 ) {
-  const strategy = new ReplayStrategy(moves, whats);
+  const strategy = new ReplayStrategy(moves, options.whats);
   strategy.begin();
-  return runExecution(instance, strategy, 0, { record: true, fingerprint });
+  return runExecution(instance, strategy, 0, {
+    record: true,
+    fingerprint: options.fingerprint,
+    lockOrders: options.lockOrders,
+  });
 }
 
 /**
@@ -111,12 +126,13 @@ export function replayMoves(
 export function checkDeterminism(
   instance: ScenarioInstance,
   first: Pick<ExecutionResult, 'moves'> & Partial<Pick<ExecutionResult, 'stepHashes' | 'traceHash'>>,
+  lockOrders?: readonly LockEdge[],
 ): ExecutionResult {
   const where = `scenario '${instance.scenario.name}' variant '${instance.variant}'`;
   const advice = 'machines must not use Math.random, Date.now or shared globals: use choose() and now()';
   const again = (): ExecutionResult => {
     try {
-      return replayMoves(instance, first.moves, undefined, true);
+      return replayMoves(instance, first.moves, { fingerprint: true, lockOrders });
     } catch (e) {
       if (e instanceof ModelError && e.kind === 'divergence') {
         throw new ModelError(

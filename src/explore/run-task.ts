@@ -61,7 +61,16 @@ function runDpor(instance: ScenarioInstance, id: number, task: Extract<Task, { k
 }
 
 function resultOf(id: number, task: Task, r: ExecutionResult): TaskResult {
-  return { id, task, moves: r.moves, steps: r.steps, bug: r.bug, blocked: r.blocked, traceHash: r.traceHash };
+  return {
+    id,
+    task,
+    moves: r.moves,
+    steps: r.steps,
+    bug: r.bug,
+    blocked: r.blocked,
+    traceHash: r.traceHash,
+    ...(r.lockEdges.length > 0 ? { lockEdges: r.lockEdges } : {}),
+  };
 }
 
 /**

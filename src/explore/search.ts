@@ -1,3 +1,4 @@
+import type { LockEdge } from '../checkers/lock-order.ts';
 import type { Bug, Move } from '../runtime/step.ts';
 import type { DporTask } from '../strategies/dpor.ts';
 import type { BranchReport } from '../strategies/dpor-branch.ts';
@@ -27,6 +28,8 @@ export interface TaskResult {
   readonly bug: Bug | undefined;
   readonly blocked: boolean;
   readonly traceHash?: string;
+  /** The lock orders it recorded (src/checkers/lock-order.ts), when there are any. */
+  readonly lockEdges?: readonly LockEdge[];
   /** DPOR: what the execution tells the search (its new nodes and races). */
   readonly dpor?: BranchReport;
   /** Preemption-bounded search: the enabled moves before every step, and the state after each. */

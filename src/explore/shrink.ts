@@ -1,8 +1,9 @@
+import type { LockEdge } from '../checkers/lock-order.ts';
 import type { Bug, Move } from '../runtime/step.ts';
 import { moveKey } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import type { Strategy } from '../strategies/strategy.ts';
-import { runExecution } from './run-execution.ts';
+import { type ExecutionResult, runExecution } from './run-execution.ts';
 
 /** A schedule and what it costs to read: its length and its preemptions. */
 export interface Shrunk {
@@ -18,6 +19,8 @@ export interface Shrunk {
 export interface ShrinkOptions {
   /** Stop after this many candidate executions. */
   readonly maxTries?: number;
+  /** Lock orders other executions recorded (a cross-execution inversion's witnesses). */
+  readonly lockOrders?: readonly LockEdge[];
 }
 
 /**
@@ -81,13 +84,23 @@ export function shrink(
   bug: Bug,
   options: ShrinkOptions = {},
 ): Shrunk {
+  return shrinkWhile(instance, moves, (r) => sameBug(bug, r.bug), options);
+}
+
+/** Shrinks a schedule the same way, keeping every change under which `keeps` holds of the execution. */
+export function shrinkWhile(
+  instance: ScenarioInstance,
+  moves: readonly string[],
+  keeps: (r: ExecutionResult) => boolean,
+  options: ShrinkOptions = {},
+): Shrunk {
   const maxTries = options.maxTries ?? 400;
   let tries = 0;
   const attempt = (candidate: readonly string[]) => {
     tries++;
     const s = new GuidedStrategy(candidate);
-    const r = runExecution(instance, s, 0);
-    return sameBug(bug, r.bug) ? { moves: r.moves, steps: r.steps, preemptions: s.preemptions } : undefined;
+    const r = runExecution(instance, s, 0, { lockOrders: options.lockOrders });
+    return keeps(r) ? { moves: r.moves, steps: r.steps, preemptions: s.preemptions } : undefined;
   };
   const first = attempt(moves);
   if (!first) {

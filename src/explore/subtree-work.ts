@@ -1,3 +1,4 @@
+import { type LockEdge, newOrders } from '../checkers/lock-order.ts';
 import type { Bug, Footprint } from '../runtime/step.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { type DporRoot, DporSearch } from '../strategies/dpor.ts';
@@ -19,7 +20,12 @@ export interface SubtreeEntry {
   readonly steps: number;
   readonly blocked: boolean;
   readonly bug?: Bug;
-  /** The schedule, for a bug only. */
+  /**
+   * The lock orders no earlier execution of the subtree recorded (the graph across
+   * executions needs each order once, from the first execution in depth-first order).
+   */
+  readonly lockEdges?: readonly LockEdge[];
+  /** The schedule, for a bug or new lock orders only. */
   readonly moves?: readonly string[];
   /** The global states its new steps reached. */
   readonly states: readonly number[];
@@ -50,6 +56,8 @@ export class SubtreeWork {
   /** The search's ids of the subtrees given away → their task ids. */
   private readonly given = new Map<number, string>();
   private donated = 0;
+  /** Keys of the lock orders its entries carry. */
+  private readonly orders = new Set<string>();
 
   constructor(
     private readonly instance: ScenarioInstance,
@@ -91,7 +99,9 @@ export class SubtreeWork {
       blocked: r.blocked,
       states: r.dpor?.states ?? [],
       races: this.search.external,
-      ...(r.bug ? { bug: r.bug, moves: r.moves } : {}),
+      ...(r.bug ? { bug: r.bug } : {}),
+      ...(r.bug || r.lockEdges ? { moves: r.moves } : {}),
+      ...(r.lockEdges ? { lockEdges: r.lockEdges } : {}),
     });
     return 'ran';
   }
@@ -116,8 +126,19 @@ export class SubtreeWork {
     };
   }
 
-  private push(e: SubtreeEntry): void {
+  private push(entry: SubtreeEntry): void {
     if (this.stopped) return;
+    let e = entry;
+    if (e.lockEdges) {
+      // Own executions and merged subtrees alike: keep each order at its first execution.
+      const { lockEdges, moves, ...rest } = e;
+      const fresh = newOrders(lockEdges, this.orders);
+      e = {
+        ...rest,
+        ...(fresh.length > 0 ? { lockEdges: fresh } : {}),
+        ...(fresh.length > 0 || e.bug ? { moves } : {}),
+      };
+    }
     this.entries.push(e);
     // Nothing after a bug, or past the cap, can count.
     if (e.bug) this.stopped = 'bug';

@@ -23,6 +23,19 @@ export interface TraceStep {
   readonly state: string;
 }
 
+/**
+ * An execution whose lock orders complete the trace's lock-order inversion (one across
+ * executions, as lockdep reports them): replay runs it first, checks that it records
+ * `orders`, and starts the trace's own execution with them.
+ */
+export interface TraceWitness {
+  readonly schedule: string;
+  /** The orders of the cycle it records (src/checkers/lock-order.ts, edgeKey). */
+  readonly orders: readonly string[];
+  readonly traceHash: string;
+  readonly steps: readonly TraceStep[];
+}
+
 export interface TraceFile {
   readonly format: typeof TRACE_FORMAT;
   readonly version: typeof TRACE_VERSION;
@@ -38,7 +51,12 @@ export interface TraceFile {
   /** The schedule as one line of move keys, the compact form. */
   readonly schedule: string;
   readonly steps: readonly TraceStep[];
+  /** A lock-order inversion across executions: the other executions, witness 1 first. */
+  readonly witnesses?: readonly TraceWitness[];
 }
+
+const traceSteps = (records: readonly StepRecord[]): TraceStep[] =>
+  records.map((r) => ({ index: r.index, move: r.move, actor: r.actor, what: r.what, state: r.stateAfter }));
 
 export function makeTrace(args: {
   scenario: TraceFile['scenario'];
@@ -50,6 +68,11 @@ export function makeTrace(args: {
   bug: Bug | undefined;
   traceHash: string;
   records: readonly StepRecord[];
+  witnesses?: readonly {
+    readonly orders: readonly string[];
+    readonly traceHash: string;
+    readonly records: readonly StepRecord[];
+  }[];
 }): TraceFile {
   return {
     format: TRACE_FORMAT,
@@ -64,13 +87,17 @@ export function makeTrace(args: {
     bug: args.bug ?? null,
     traceHash: args.traceHash,
     schedule: args.records.map((r) => r.move).join(' '),
-    steps: args.records.map((r) => ({
-      index: r.index,
-      move: r.move,
-      actor: r.actor,
-      what: r.what,
-      state: r.stateAfter,
-    })),
+    steps: traceSteps(args.records),
+    ...(args.witnesses?.length
+      ? {
+          witnesses: args.witnesses.map((w) => ({
+            schedule: w.records.map((r) => r.move).join(' '),
+            orders: w.orders,
+            traceHash: w.traceHash,
+            steps: traceSteps(w.records),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -115,6 +142,23 @@ export function readTrace(file: string): TraceFile {
     typeof t.schedule !== 'string'
   ) {
     throw new ModelError('load', `${file}: trace file lacks scenario, variant or schedule`);
+  }
+  if (t.witnesses !== undefined) {
+    const ok =
+      Array.isArray(t.witnesses) &&
+      t.witnesses.every(
+        (w) =>
+          typeof w?.schedule === 'string' &&
+          Array.isArray(w.orders) &&
+          w.orders.every((o: unknown) => typeof o === 'string') &&
+          Array.isArray(w.steps),
+      );
+    if (!ok) {
+      throw new ModelError(
+        'load',
+        `${file}: witnesses must be a list of executions, each with a schedule, orders and steps`,
+      );
+    }
   }
   return t;
 }

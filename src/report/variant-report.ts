@@ -51,6 +51,11 @@ export interface VariantReport {
   readonly preemptions?: number;
   readonly found?: { readonly length: number; readonly preemptions: number };
   readonly traceHash?: string;
+  /**
+   * A lock-order inversion across executions: how many other executions (the trace's
+   * witnesses) record the rest of its cycle.
+   */
+  readonly witnesses?: number;
   readonly traceFile?: string;
   /** Why the trace file could not be written, when it could not. */
   readonly traceError?: string;

@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { brokenInvariant } from '../checkers/invariants.ts';
 import { HotStreaks } from '../checkers/liveness.ts';
-import { LockOrder, type LockOrderCheckpoint } from '../checkers/lock-order.ts';
+import { type LockEdge, LockOrder, type LockOrderCheckpoint } from '../checkers/lock-order.ts';
 import { type RaceCheckpoint, RaceDetector } from '../checkers/race-detector.ts';
 import { terminationBug } from '../checkers/termination.ts';
 import { atomicUnits } from '../memory/atomic-units.ts';
@@ -49,6 +49,11 @@ export interface ExecutionOptions {
   readonly hashStates?: boolean;
   /** Collect every event sent to an actor (for the benchmark against raw xstate). */
   readonly transitions?: { actor: string; event: EventObject }[];
+  /**
+   * Lock orders other executions recorded, each with its `origin`: the lock-order checker
+   * starts with them (a cross-execution inversion's other paths; src/checkers/lock-order.ts).
+   */
+  readonly lockOrders?: readonly LockEdge[];
 }
 
 /**
@@ -139,7 +144,7 @@ export class Execution {
     this.race = on.race
       ? new RaceDetector(names, this.locks.names(), instance.seqlocks, cp?.checkers.race)
       : undefined;
-    this.lockOrder = on['lock-order'] ? new LockOrder(cp?.checkers.lockOrder) : undefined;
+    this.lockOrder = on['lock-order'] ? new LockOrder(cp?.checkers.lockOrder, options.lockOrders) : undefined;
     this.hot = on.liveness
       ? (cp?.checkers.hot?.clone() ?? new HotStreaks(names.length, instance.hotSteps))
       : undefined;
@@ -251,6 +256,11 @@ export class Execution {
    * they would have. DPOR orders them after the holder's acquisition even when they never
    * happen, as in a deadlock.
    */
+  /** The lock orders this execution recorded, each once (none with the lock-order checker off). */
+  lockEdges(): LockEdge[] {
+    return this.lockOrder?.recorded() ?? [];
+  }
+
   waiting(): Footprint[] {
     const out: Footprint[] = [];
     for (const h of this.hosts) {

@@ -219,7 +219,7 @@ describe('replay divergence', () => {
 
   it('says what the recorded step did when it is given', () => {
     const e = thrown(() =>
-      replayMoves(inst(), ['a', 'b', 'b'], ['now (t) = 1', 'now (t) = 2', 'now (u) = 3']),
+      replayMoves(inst(), ['a', 'b', 'b'], { whats: ['now (t) = 1', 'now (t) = 2', 'now (u) = 3'] }),
     ) as ModelError;
     expect(e.kind).toBe('divergence');
     expect(e.message).toContain("expects 'b' to now (u) = 3");

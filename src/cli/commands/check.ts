@@ -105,13 +105,17 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
   const showTraces = a.targets.length > 0;
   const progress = new ProgressLine(io);
   const reports: VariantReport[] = [];
-  const bugs = new Map<string, readonly StepRecord[]>();
+  const bugs = new Map<string, Counterexample>();
   try {
     await new Promise<void>((resolve, reject) => {
       checkTargets$(targets, options).subscribe({
         next: (e: CheckEvent) => {
           if (e.type === 'progress') progress.update(e.progress);
-          else if (e.type === 'bug') bugs.set(`${e.instance.scenario.name}:${e.instance.variant}`, e.records);
+          else if (e.type === 'bug')
+            bugs.set(`${e.instance.scenario.name}:${e.instance.variant}`, {
+              records: e.records,
+              witnesses: e.witnesses ?? [],
+            });
           else if (e.type === 'done') {
             progress.clear();
             reports.push(e.report);
@@ -138,12 +142,12 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
   return controller.signal.aborted ? 130 : summary.exitCode;
 }
 
-function printReport(
-  r: VariantReport,
-  records: readonly StepRecord[] | undefined,
-  showTraces: boolean,
-  io: Io,
-): void {
+interface Counterexample {
+  readonly records: readonly StepRecord[];
+  readonly witnesses: readonly (readonly StepRecord[])[];
+}
+
+function printReport(r: VariantReport, shown: Counterexample | undefined, showTraces: boolean, io: Io): void {
   const name = `${r.scenario}:${r.variant}`;
   const secs = `${(r.elapsedMs / 1000).toFixed(2)} s`;
   const mark = r.interrupted ? 'STOP' : r.ok ? 'ok  ' : 'FAIL';
@@ -173,9 +177,13 @@ function printReport(
       `      shrunk from ${r.found.length} steps and ${r.found.preemptions} preemptions to ${r.length} steps and ${r.preemptions} preemptions`,
     );
   }
-  if (records && (showTraces || !r.ok)) {
-    io.out(`      counterexample (${records.length} steps):`);
-    io.out(formatSteps(records, '      '));
+  if (shown && (showTraces || !r.ok)) {
+    shown.witnesses.forEach((w, i) => {
+      io.out(`      witness ${i + 1}, another execution that records part of the cycle (${w.length} steps):`);
+      io.out(formatSteps(w, '      '));
+    });
+    io.out(`      counterexample (${shown.records.length} steps):`);
+    io.out(formatSteps(shown.records, '      '));
   }
   if (r.traceFile) io.out(`      trace: ${r.traceFile}  (vcpusim replay ${r.traceFile})`);
   if (r.traceError) io.out(`      trace not saved: ${r.traceError}`);

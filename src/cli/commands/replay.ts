@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { last, lastValueFrom, map, tap } from 'rxjs';
-import { type ExecutionEvent, execution$ } from '../../explore/run-execution.ts';
+import { records, witnessOrders } from '../../explore/lock-witnesses.ts';
+import { type ExecutionEvent, execution$, replayMoves } from '../../explore/run-execution.ts';
 import { ModelError, UsageError } from '../../model/errors.ts';
 import { formatBug, formatSteps } from '../../report/counterexample.ts';
 import { readTrace, traceCheckers } from '../../report/trace-file.ts';
@@ -41,7 +42,26 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
     if (e instanceof UsageError) throw new ModelError('divergence', `${file}: ${e.message}`);
     throw e;
   }
-  const moves = t.schedule.trim() === '' ? [] : t.schedule.trim().split(/\s+/);
+  // A lock-order inversion across executions: its witnesses first, for the orders they record.
+  const witnesses = (t.witnesses ?? []).map((w, i) => {
+    const where = `${file}: witness ${i + 1}`;
+    let result: ReturnType<typeof replayMoves>;
+    try {
+      result = replayMoves(instance, scheduleOf(w.schedule), {
+        whats: w.steps.map((s) => `${s.actor}: ${s.what}`),
+      });
+    } catch (e) {
+      if (e instanceof ModelError) throw new ModelError(e.kind, `${where}: ${e.message}`, e.where);
+      throw e;
+    }
+    if (!records(result, w.orders)) {
+      const missing = w.orders.filter((o) => !records(result, [o]));
+      throw new ModelError('divergence', `${where} no longer records the lock order ${missing.join(', ')}`);
+    }
+    return { orders: w.orders, result, recorded: w.traceHash };
+  });
+  const lockOrders = witnessOrders(witnesses);
+  const moves = scheduleOf(t.schedule);
   // Each step is compared with the recorded one as it happens, so the first divergence is
   // the one reported, whether the model now does something else or cannot move at all.
   const strategy = new ReplayStrategy(
@@ -50,7 +70,7 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
   );
   strategy.begin();
   const r = await lastValueFrom(
-    execution$(instance, strategy, 0, { record: true }).pipe(
+    execution$(instance, strategy, 0, { record: true, lockOrders }).pipe(
       tap((e) => {
         if (e.type !== 'step') return;
         const now = e.record;
@@ -68,7 +88,8 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
     ),
   );
   const sameBug = (r.bug?.message ?? null) === (t.bug?.message ?? null);
-  const reproduced = sameBug && r.traceHash === t.traceHash;
+  const reproduced =
+    sameBug && r.traceHash === t.traceHash && witnesses.every((w) => w.result.traceHash === w.recorded);
   if (json) {
     out(
       JSON.stringify(
@@ -82,6 +103,7 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
           steps: r.steps,
           traceHash: r.traceHash,
           recordedTraceHash: t.traceHash,
+          ...(witnesses.length ? { witnesses: witnesses.length } : {}),
         },
         null,
         2,
@@ -89,13 +111,24 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
     );
   } else {
     out(`replay ${t.scenario.name}:${t.variant}  ${r.steps} steps  (recorded by vcpusim ${t.tool.version})`);
+    witnesses.forEach((w, i) => {
+      out(`witness ${i + 1}, another execution that records part of the cycle (${w.result.steps} steps):`);
+      out(formatSteps(w.result.records));
+    });
+    if (witnesses.length) out('the execution that closes the cycle:');
     out(formatSteps(r.records));
     out('');
     out(r.bug ? `BUG  ${formatBug(r.bug)}` : 'no bug in this execution');
     out(`traceHash ${r.traceHash}`);
     if (reproduced) out('reproduced: same outcome and trace hash as recorded');
     else if (!sameBug) out(`NOT reproduced: the trace recorded ${t.bug ? formatBug(t.bug) : 'no bug'}`);
-    else out(`NOT reproduced: trace hash differs from the recorded ${t.traceHash}`);
+    else if (r.traceHash !== t.traceHash)
+      out(`NOT reproduced: trace hash differs from the recorded ${t.traceHash}`);
+    else out("NOT reproduced: a witness's trace hash differs from the recorded one");
   }
   return reproduced ? 0 : 1;
+}
+
+function scheduleOf(line: string): string[] {
+  return line.trim() === '' ? [] : line.trim().split(/\s+/);
 }
