@@ -87,6 +87,16 @@ describe('lock-order inversions across executions', () => {
       'witness 1 no longer records the lock order a:A(exclusive)>B(exclusive)/A(exclusive)',
     );
     expect(bad.err).not.toMatch(/\n\s+at /);
+
+    // A malformed witness list is named, not a stack trace.
+    const garbled = join(dir, 'garbled.trace.json');
+    writeFileSync(garbled, JSON.stringify({ ...trace, witnesses: [{ schedule: 7 }] }));
+    const g = await vcpusim('replay', garbled);
+    expect(g.code).toBe(3);
+    expect(g.err).toContain(
+      `${garbled}: witnesses must be a list of executions, each with a schedule, orders and steps`,
+    );
+    expect(g.err).not.toMatch(/\n\s+at /);
   });
 
   it('shards that each ran one path pass alone; merge joins their orders and builds the trace', async () => {
