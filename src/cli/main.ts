@@ -18,6 +18,7 @@ usage:
   vcpusim check [<scenario>[:<variant>] ...] [--strategy portfolio|dpor|pct|random]
                 [--max-schedules N] [--budget 30s] [--workers N] [--shard i/n] [--seed N]
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
+                [--junit FILE]
   vcpusim replay <trace.json> [--json]
   vcpusim merge <report.json ...> [--json]
 
@@ -30,6 +31,9 @@ Checkers: invariants and assertions always; race (happens-before data races),
 lock-order (lockdep-style inversions), deadlock and liveness (hot states) unless
 --no-check turns them off (a comma list, repeatable: --no-check race,lock-order).
 A trace file records the checkers, so replay reaches the same verdict.
+--junit FILE also writes JUnit XML (a test case per variant). Under GitHub Actions
+(GITHUB_ACTIONS=true) check also prints annotations and appends a Markdown summary, with
+each counterexample as a Mermaid sequence diagram, to GITHUB_STEP_SUMMARY.
 exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage error,
             3 a scenario failed to load or a model is invalid.`;
 
@@ -88,6 +92,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           param: { type: 'string', multiple: true },
           'no-check': { type: 'string', multiple: true },
           json: { type: 'boolean' },
+          junit: { type: 'string' },
         });
         const checkers = parseNoCheck(values['no-check']);
         return await checkCommand(
@@ -104,6 +109,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             params: values.param ?? [],
             checkers,
             json: !!values.json,
+            junit: values.junit,
           },
           io,
         );
