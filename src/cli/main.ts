@@ -3,6 +3,7 @@ import { isUserError, UsageError } from '../model/errors.ts';
 import { VERSION } from '../version.ts';
 import { durationOption, intOption, parse, shardOption } from './args.ts';
 import { checkCommand } from './commands/check.ts';
+import { diagramCommand } from './commands/diagram.ts';
 import { listCommand } from './commands/list.ts';
 import { mergeCommand } from './commands/merge.ts';
 import { replayCommand } from './commands/replay.ts';
@@ -20,6 +21,7 @@ usage:
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
                 [--junit FILE]
   vcpusim replay <trace.json> [--json]
+  vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid] [--param k=v ...]
   vcpusim merge <report.json ...> [--json]
 
 A scenario is a bundled name (see 'vcpusim list') or a path to a scenario module.
@@ -79,6 +81,23 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           io.out,
         );
       }
+      case 'diagram': {
+        const { values, positionals } = parse('diagram', rest, {
+          actor: { type: 'string' },
+          format: { type: 'string' },
+          param: { type: 'string', multiple: true },
+        });
+        if (positionals.length !== 1) throw new UsageError('diagram takes one <scenario>[:<variant>]');
+        return await diagramCommand(
+          {
+            target: positionals[0],
+            actor: values.actor,
+            format: values.format ?? 'mermaid',
+            params: values.param ?? [],
+          },
+          (l) => io.out(l),
+        );
+      }
       case 'check': {
         const { values, positionals } = parse('check', rest, {
           strategy: { type: 'string' },
@@ -127,7 +146,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       default:
         throw new UsageError(
-          `unknown command '${command}' (commands: list, run, check, replay, merge; see 'vcpusim help')`,
+          `unknown command '${command}' (commands: list, run, check, replay, merge, diagram; see 'vcpusim help')`,
         );
     }
   } catch (e) {
