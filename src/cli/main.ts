@@ -21,7 +21,8 @@ usage:
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
                 [--junit FILE]
   vcpusim replay <trace.json> [--json]
-  vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid] [--param k=v ...]
+  vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid|svg] [--out DIR]
+                  [--param k=v ...]
   vcpusim merge <report.json ...> [--json]
 
 A scenario is a bundled name (see 'vcpusim list') or a path to a scenario module.
@@ -85,6 +86,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         const { values, positionals } = parse('diagram', rest, {
           actor: { type: 'string' },
           format: { type: 'string' },
+          out: { type: 'string' },
           param: { type: 'string', multiple: true },
         });
         if (positionals.length !== 1) throw new UsageError('diagram takes one <scenario>[:<variant>]');
@@ -93,6 +95,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             target: positionals[0],
             actor: values.actor,
             format: values.format ?? 'mermaid',
+            outDir: values.out,
             params: values.param ?? [],
           },
           (l) => io.out(l),

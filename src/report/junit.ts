@@ -1,6 +1,7 @@
 import type { Counterexample } from './counterexample.ts';
 import { formatCounterexample } from './counterexample.ts';
 import type { VariantReport } from './variant-report.ts';
+import { xmlAttr, xmlText } from './xml.ts';
 
 /**
  * A check as JUnit XML (`check --junit FILE`), the format CI systems show as tests: one
@@ -24,15 +25,15 @@ export function junitXml(
     `tests="${rs.length}" failures="${count(rs, failed)}" errors="${count(rs, errored)}" skipped="${count(rs, skipped)}" time="${secs(rs.reduce((n, r) => n + r.elapsedMs, 0))}"`;
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="vcpusim" ${total(reports)}>`];
   for (const [scenario, rs] of suites) {
-    lines.push(`  <testsuite name="${attr(scenario)}" ${total(rs)}>`);
+    lines.push(`  <testsuite name="${xmlAttr(scenario)}" ${total(rs)}>`);
     for (const r of rs) {
-      const head = `    <testcase classname="vcpusim.${attr(scenario)}" name="${attr(r.variant)}" time="${secs(r.elapsedMs)}"`;
+      const head = `    <testcase classname="vcpusim.${xmlAttr(scenario)}" name="${xmlAttr(r.variant)}" time="${secs(r.elapsedMs)}"`;
       const shown = counterexamples.get(`${r.scenario}:${r.variant}`);
       const detail = bugText(r, shown);
       if (errored(r)) {
         lines.push(
           `${head}>`,
-          `      <error message="${attr(r.error?.message ?? 'error')}" type="${attr(r.error?.kind ?? 'error')}"/>`,
+          `      <error message="${xmlAttr(r.error?.message ?? 'error')}" type="${xmlAttr(r.error?.kind ?? 'error')}"/>`,
           '    </testcase>',
         );
       } else if (skipped(r)) {
@@ -48,11 +49,11 @@ export function junitXml(
             : `expected a bug, none in ${r.schedules} schedules${r.exhaustive ? ' (exhaustive)' : ''}`;
         lines.push(
           `${head}>`,
-          `      <failure message="${attr(message)}" type="${attr(r.verdict === 'bug' ? (r.kind ?? 'bug') : 'no-bug')}">${body(detail ?? message)}</failure>`,
+          `      <failure message="${xmlAttr(message)}" type="${xmlAttr(r.verdict === 'bug' ? (r.kind ?? 'bug') : 'no-bug')}">${xmlText(detail ?? message)}</failure>`,
           '    </testcase>',
         );
       } else if (detail) {
-        lines.push(`${head}>`, `      <system-out>${body(detail)}</system-out>`, '    </testcase>');
+        lines.push(`${head}>`, `      <system-out>${xmlText(detail)}</system-out>`, '    </testcase>');
       } else lines.push(`${head}/>`);
     }
     lines.push('  </testsuite>');
@@ -70,18 +71,4 @@ function bugText(r: VariantReport, shown: Counterexample | undefined): string | 
     ...(shown ? [formatCounterexample(shown, '  ')] : []),
     ...(r.traceFile ? [`trace: ${r.traceFile} (vcpusim replay ${r.traceFile})`] : []),
   ].join('\n');
-}
-
-/** Can XML 1.0 carry this character at all? (Most control characters it cannot.) */
-const allowed = (c: string) => {
-  const n = c.codePointAt(0) ?? 0;
-  return n === 9 || n === 10 || n === 13 || (n >= 0x20 && n !== 0xfffe && n !== 0xffff);
-};
-
-function body(s: string): string {
-  return [...s].filter(allowed).join('').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function attr(s: string): string {
-  return body(s).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
 }

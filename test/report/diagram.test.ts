@@ -3,10 +3,14 @@
  * chart has exactly the states and transitions the definition has, operation actions
  * are named by what they do, and the Mermaid text is what GitHub renders.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AnyStateNode } from 'xstate';
+import { type AnyStateNode, setup } from 'xstate';
 import { stateDiagram } from '../../src/report/mermaid-state.ts';
 import { chartOf } from '../../src/report/statechart.ts';
+import { statechartSvg } from '../../src/report/statechart-svg.ts';
 import { instantiate } from '../../src/scenario/instance.ts';
 import { loadBundled } from '../../src/scenario/load.ts';
 import { cli } from '../cli/helpers.ts';
@@ -108,6 +112,71 @@ describe('Mermaid stateDiagram-v2', () => {
   });
 });
 
+/** A machine with a compound state, a hot state, a user's awkward names and a final state. */
+const nested = setup({ types: { events: {} as { type: 'go' } | { type: '<stop&>' } } }).createMachine({
+  id: 'nested',
+  initial: 'outer',
+  states: {
+    outer: {
+      initial: 'a',
+      states: { a: { on: { go: 'b' } }, b: { tags: ['hot'], on: { go: 'a' } } },
+      on: { '<stop&>': 'done' },
+    },
+    done: { type: 'final' },
+  },
+});
+
+const box = (svg: string, id: string) => {
+  const m = new RegExp(
+    `data-state="${id}"><rect x="([\\d.]+)" y="([\\d.]+)" width="([\\d.]+)" height="([\\d.]+)"`,
+  ).exec(svg);
+  expect(m, id).not.toBeNull();
+  const [x, y, w, h] = m!.slice(1).map(Number);
+  return { x, y, w, h };
+};
+
+describe('SVG statecharts laid out by ELK', () => {
+  it('nests compound states, marks initial, final, hot and idle states, and labels every transition', async () => {
+    const chart = chartOf(nested);
+    const svg = await statechartSvg(chart);
+    expect(svg).toMatch(
+      /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="statechart" data-machine="nested" viewBox="0 0 [\d.]+ [\d.]+"/,
+    );
+    const outer = box(svg, 'nested.outer');
+    for (const child of ['nested.outer.a', 'nested.outer.b']) {
+      const c = box(svg, child);
+      expect(c.x).toBeGreaterThan(outer.x);
+      expect(c.y).toBeGreaterThan(outer.y);
+      expect(c.x + c.w).toBeLessThan(outer.x + outer.w);
+      expect(c.y + c.h).toBeLessThan(outer.y + outer.h);
+    }
+    // One dot per initial state (the machine's and outer's), a double border for the final one.
+    expect(svg.match(/<circle class="initial"/g)).toHaveLength(2);
+    expect(svg).toMatch(/<g class="state final" data-state="nested.done"><rect [^>]+\/><rect class="inner"/);
+    expect(svg).toContain('<g class="state hot" data-state="nested.outer.b">');
+    expect(svg).toContain('b «hot»');
+    for (const t of chart.transitions)
+      expect(svg).toContain(
+        `data-transition="${t.id.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}"`,
+      );
+    // What users name is escaped.
+    expect(svg).toContain('>&lt;stop&amp;&gt;</text>');
+    expect(svg).not.toContain('<stop&>');
+    const [, b] = actorsOf();
+    expect(await statechartSvg(chartOf(b.machine))).toContain(
+      '<g class="state idle" data-state="on-request.waiting">',
+    );
+  });
+
+  it('draws the transitions no schedule took dashed, marked not taken', async () => {
+    const chart = chartOf(actorsOf()[0].machine);
+    const svg = await statechartSvg(chart, new Set([chart.transitions[1].id]));
+    expect(svg).toContain(`<g class="transition untaken" data-transition="${chart.transitions[1].id}">`);
+    expect(svg).toContain('ops.done (not taken)</text>');
+    expect(svg.match(/class="transition untaken"/g)).toHaveLength(1);
+  });
+});
+
 describe('vcpusim diagram', () => {
   it('prints a Markdown document with one diagram per actor, or one bare diagram with --actor', async () => {
     const all = await cli('diagram', 'runstate:fixed');
@@ -121,13 +190,33 @@ describe('vcpusim diagram', () => {
     expect(one.out).toContain('s0 --> s1 : always [morePending] / account, splitLengths');
   });
 
+  it('--format svg --actor prints one SVG; --out DIR writes a file per actor', async () => {
+    const one = await cli('diagram', 'runstate', '--actor', 'guest', '--format', 'svg');
+    expect(one.code).toBe(0);
+    expect(one.out).toMatch(/^<svg [^>]*data-machine="runstate-reader"/);
+    const dir = mkdtempSync(join(tmpdir(), 'vcpusim-diagram-'));
+    const all = await cli('diagram', 'runstate:fixed', '--format', 'svg', '--out', dir);
+    expect(all.out.split('\n')).toEqual([
+      join(dir, 'runstate.fixed.vcpu.svg'),
+      join(dir, 'runstate.fixed.guest.svg'),
+    ]);
+    expect(readFileSync(join(dir, 'runstate.fixed.vcpu.svg'), 'utf8')).toContain(
+      'data-machine="runstate-writer"',
+    );
+  });
+
   it('names what is wrong: an unknown actor, format or scenario', async () => {
     const actor = await cli('diagram', 'runstate', '--actor', 'nope');
     expect(actor.code).toBe(2);
     expect(actor.err).toContain("scenario 'runstate' has no actor 'nope' (actors: vcpu, guest)");
     const format = await cli('diagram', 'runstate', '--format', 'png');
     expect(format.code).toBe(2);
-    expect(format.err).toContain('--format png: unknown (formats: mermaid)');
+    expect(format.err).toContain('--format png: unknown (formats: mermaid, svg)');
+    const several = await cli('diagram', 'runstate', '--format', 'svg');
+    expect(several.code).toBe(2);
+    expect(several.err).toContain(
+      '--format svg draws one machine: name it with --actor (actors: vcpu, guest), or give --out DIR',
+    );
     const none = await cli('diagram', 'no-such-scenario');
     expect(none.code).not.toBe(0);
     expect(none.err).toContain('no-such-scenario');
