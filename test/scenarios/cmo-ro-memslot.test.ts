@@ -295,10 +295,13 @@ describe('cmo-ro-memslot: every variant gets its verdict by exhaustive search', 
     expect(enosys.invariant).toBe('C2-ro-cmo-reaches-userspace');
     expect(enosys.message).toMatch(/C2 wants -ENOSYS from KVM_RUN/);
   });
-  it('2016-skip-all is the skip-on-ro code: held to the skip-on-ro promise instead, it passes', async () => {
+  it('2016-skip-all is the skip-on-ro code: held to the skip-on-ro promise it passes, and skip-on-ro held to C2 fails', async () => {
     const v = await verdict('2016-skip-all', { contract: 'skip-on-ro' });
     expect(v.verdict).toBe('pass');
     expect(v.exhaustive).toBe(true);
+    // And the other way round: skip-on-ro held to the mainline contract breaks C2.
+    const w = await verdict('skip-on-ro', { contract: 'mainline' });
+    expect(w.invariant).toBe('C2-ro-cmo-reaches-userspace');
   });
 });
 
