@@ -55,8 +55,9 @@ import { stage2Fault } from './stage2-pte.ts';
  *   KVM_EXIT_ARM_NISV (the VMM cannot emulate an access without syndrome and does not
  *   re-enter), or fails KVM_RUN (-ENOSYS, -EFAULT).
  *
- * Variants swap two named actions (§4.3): `cmoInErrorBranch` (what a CMO does in the
- * error branch) and `userMemAbortWriteFault` (whether user_mem_abort counts it a write).
+ * Variants swap two named actions (§4.3): `handleGuestAbort` (kvm_handle_guest_abort with
+ * what a CMO does in its error branch) and `userMemAbortWriteFault` (whether
+ * user_mem_abort counts the abort a write).
  */
 export interface Instruction {
   readonly op: GuestOp;
@@ -163,7 +164,8 @@ function retire(c: VcpuContext, outcome: Outcome, pcDelta: number, far?: number)
   return { log: [...c.log, rec], pc: c.pc + pcDelta, k: c.k + 1, faults: [], path: undefined };
 }
 
-const cmoAction = (policy: CmoInErrorBranch) =>
+/** kvm_handle_guest_abort (§4.2) with a CMO policy: where the abort goes (`path`). */
+const abortAction = (policy: CmoInErrorBranch) =>
   assign<VcpuContext, VcpuEvent, undefined, VcpuEvent, never>(({ context }) => ({
     path: handleGuestAbort(abortOf(context), slotOf(context), policy),
   }));
@@ -195,8 +197,8 @@ export const arm64VcpuSetup = setup({
         ivacFaults: context.ivacFaults + (i.op === 'ivac' ? 1 : 0),
       };
     }),
-    // §4.2 steps 1-2: the error branch and what a CMO does there (swapped by variants).
-    cmoInErrorBranch: cmoAction(mainlineCmo),
+    // §4.2 steps 1-3, mainline: a CMO in the error branch is skipped only with no memslot.
+    handleGuestAbort: abortAction(mainlineCmo),
     // `write_fault` in user_mem_abort (swapped by variants, §4.3 item 4).
     userMemAbortWriteFault: umaAction(mainlineUserMemAbortWrite),
     // A load or store the stage-2 mapping allows.
@@ -239,7 +241,8 @@ export const arm64VcpuSetup = setup({
         esrIss: nisvIss(context.esr),
       }),
     ),
-    // user_mem_abort: the stage-2 update happens under the mmu lock.
+    // user_mem_abort: the stage-2 update happens under kvm->mmu_lock (a spinlock on arm64
+    // when the RFC was posted, 5.11).
     lockAndReadPte: enqueueActions(({ context, enqueue }) => {
       enqueue(acquire(context.mmuLock));
       enqueue(read(pteAddr(context), 8, 'pte', 'atomic'));
@@ -268,11 +271,11 @@ export const arm64VcpuSetup = setup({
 });
 
 /** The RFC of seed 001 (§4.3 item 4): inject a data abort for DC IVAC on a read-only slot. */
-export const rfcCmoInErrorBranch = cmoAction(rfcCmo);
+export const rfcHandleGuestAbort = abortAction(rfcCmo);
 /** Marc's alternative (§4.3 items 4-5): perform DC IVAC on a read-only slot as DC CIVAC. */
-export const asCivacCmoInErrorBranch = cmoAction(asCivacCmo);
+export const asCivacHandleGuestAbort = abortAction(asCivacCmo);
 /** Skip every CMO in the error branch (2016, and the skip-on-ro review proposal, §4.3). */
-export const skipCmoInErrorBranch = cmoAction(skipCmo);
+export const skipCmoHandleGuestAbort = abortAction(skipCmo);
 /** The RFC's user_mem_abort: a translation fault with CM=1 is a read (§4.3 item 4). */
 export const cmoTranslationFaultIsRead = umaAction(cmoTranslationFaultAsRead);
 
@@ -297,7 +300,7 @@ export const arm64Vcpu = arm64VcpuSetup.createMachine({
       on: {
         'ops.done': [
           { guard: 'stage2Allows', target: 'executing' },
-          { target: 'abort', actions: ['takeAbort', 'cmoInErrorBranch'] },
+          { target: 'abort', actions: ['takeAbort', 'handleGuestAbort'] },
         ],
       },
     },

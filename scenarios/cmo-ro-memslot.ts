@@ -11,12 +11,12 @@ import {
 } from '../machines/arm64-esr.ts';
 import {
   arm64Vcpu,
-  asCivacCmoInErrorBranch,
+  asCivacHandleGuestAbort,
   cmoTranslationFaultIsRead,
   type Instruction,
   type InstructionRecord,
-  rfcCmoInErrorBranch,
-  skipCmoInErrorBranch,
+  rfcHandleGuestAbort,
+  skipCmoHandleGuestAbort,
   type VcpuContext,
 } from '../machines/arm64-vcpu.ts';
 import { arm64Vmm, type VmmContext } from '../machines/arm64-vmm.ts';
@@ -308,7 +308,7 @@ export default defineScenario({
       provide: {
         'arm64-vcpu': {
           actions: {
-            cmoInErrorBranch: rfcCmoInErrorBranch,
+            handleGuestAbort: rfcHandleGuestAbort,
             userMemAbortWriteFault: cmoTranslationFaultIsRead,
           },
         },
@@ -322,7 +322,7 @@ export default defineScenario({
       provide: {
         'arm64-vcpu': {
           actions: {
-            cmoInErrorBranch: asCivacCmoInErrorBranch,
+            handleGuestAbort: asCivacHandleGuestAbort,
             userMemAbortWriteFault: cmoTranslationFaultIsRead,
           },
         },
@@ -333,13 +333,13 @@ export default defineScenario({
         'review alternative (Alexandru Elisei, §4.3 item 5): skip CMOs on read-only memslots, IVAC and CIVAC alike; keeps C1, C4, no writable mapping and its own promise: pass (the same code as 2016-skip-all, judged by the contract it proposes)',
       expect: 'pass',
       params: { contract: 'skip-on-ro' },
-      provide: { 'arm64-vcpu': { actions: { cmoInErrorBranch: skipCmoInErrorBranch } } },
+      provide: { 'arm64-vcpu': { actions: { handleGuestAbort: skipCmoHandleGuestAbort } } },
     },
     '2016-skip-all': {
       description:
         'the 2016 skip (§4.3 item 1) judged by the mainline contract: every CMO in the error branch is skipped, read-only memslots included, so a CMO on the read-only slot never reaches userspace: C2 (C2-ro-cmo-reaches-userspace)',
       expect: 'bug',
-      provide: { 'arm64-vcpu': { actions: { cmoInErrorBranch: skipCmoInErrorBranch } } },
+      provide: { 'arm64-vcpu': { actions: { handleGuestAbort: skipCmoHandleGuestAbort } } },
     },
   },
 });

@@ -362,7 +362,7 @@ describe('cmo-ro-memslot: each invariant catches the code that breaks it', () =>
           provide: {
             'arm64-vcpu': {
               actions: {
-                cmoInErrorBranch: arm64VcpuSetup.assign(({ context }) => ({
+                handleGuestAbort: arm64VcpuSetup.assign(({ context }) => ({
                   path: handleGuestAbort(
                     { esr: context.esr, iabt: false },
                     { errorHva: false, writable: false },
@@ -418,8 +418,8 @@ describe('cmo-ro-memslot: each invariant catches the code that breaks it', () =>
           provide: {
             'arm64-vcpu': {
               actions: {
-                cmoInErrorBranch:
-                  cmo.variants['rfc-inject-dabt'].provide!['arm64-vcpu'].actions!.cmoInErrorBranch,
+                handleGuestAbort:
+                  cmo.variants['rfc-inject-dabt'].provide!['arm64-vcpu'].actions!.handleGuestAbort,
               },
             },
           },
