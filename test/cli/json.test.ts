@@ -11,6 +11,11 @@ describe('--json output (DESIGN §3)', () => {
     expect(
       doc.results.map((x: { scenario: string; variant: string }) => `${x.scenario}:${x.variant}`),
     ).toEqual([
+      'cmo-ro-memslot:mainline',
+      'cmo-ro-memslot:rfc-inject-dabt',
+      'cmo-ro-memslot:as-civac',
+      'cmo-ro-memslot:skip-on-ro',
+      'cmo-ro-memslot:2016-skip-all',
       'mmio-split:no-cache',
       'mmio-split:pre-fix',
       'mmio-split:fixed',
