@@ -169,10 +169,10 @@ function stateShape(s: ChartState, x: number, y: number, w: number, h: number): 
   parts.push(
     `<text class="title" x="${round(x + PAD)}" y="${round(y + PAD + LINE - 4)}">${xmlText(title)}</text>`,
   );
-  entry.forEach((l, i) =>
+  entry.forEach((l, i) => {
     parts.push(
       `<text class="entry" x="${round(x + PAD)}" y="${round(y + PAD + LINE * (i + 2) - 4)}">${xmlText(l)}</text>`,
-    ),
-  );
+    );
+  });
   return `<g class="${cls.join(' ')}" data-state="${xmlAttr(s.id)}">${parts.join('')}</g>`;
 }
