@@ -1,7 +1,7 @@
 import { type InversionAcross, LockOrderAcross } from '../checkers/lock-order-across.ts';
 import { UsageError } from '../model/errors.ts';
 import { VERSION } from '../version.ts';
-import type { CheckReport, VariantReport } from './variant-report.ts';
+import { type CheckReport, REPORT_SCHEMA_VERSION, type VariantReport } from './variant-report.ts';
 
 /**
  * Joins the `check --json` reports of the shards of one run (`--shard i/n` on n CI jobs)
@@ -99,7 +99,13 @@ export function mergeReports(inputs: readonly { file: string; report: CheckRepor
   const error = results.some((r) => r.verdict === 'error');
   const ok = results.every((r) => r.ok) && warnings.length === 0;
   return {
-    report: { tool: { name: 'vcpusim', version: VERSION }, ok, exitCode: error ? 3 : ok ? 0 : 1, results },
+    report: {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      tool: { name: 'vcpusim', version: VERSION },
+      ok,
+      exitCode: error ? 3 : ok ? 0 : 1,
+      results,
+    },
     warnings,
     inversions,
   };

@@ -80,7 +80,15 @@ export interface VariantReport {
   readonly error?: { readonly kind: string; readonly message: string };
 }
 
+/**
+ * The version of the report's JSON Schema (schema/check-report.schema.json): raised when
+ * a field changes meaning or goes away, not when one is added.
+ */
+export const REPORT_SCHEMA_VERSION = 1;
+
 export interface CheckReport {
+  /** Which schema the document follows (REPORT_SCHEMA_VERSION). */
+  readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
   readonly tool: { readonly name: 'vcpusim'; readonly version: string };
   readonly ok: boolean;
   /** 0 all verdicts as expected, 1 some verdict not as expected, 3 a scenario failed to load or run. */
