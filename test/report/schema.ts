@@ -6,7 +6,12 @@ import { expect } from 'vitest';
 export const SCHEMA = JSON.parse(
   readFileSync(new URL('../../schema/check-report.schema.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
-const validate = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(SCHEMA);
+const validate = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+}).compile(SCHEMA);
 
 /** Does `doc` follow the schema? Fails the test with ajv's errors when it does not. */
 export function validReport(doc: unknown): boolean {
