@@ -19,10 +19,10 @@ usage:
   vcpusim check [<scenario>[:<variant>] ...] [--strategy portfolio|dpor|pct|random]
                 [--max-schedules N] [--budget 30s] [--workers N] [--shard i/n] [--seed N]
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
-                [--junit FILE]
+                [--junit FILE] [--coverage]
   vcpusim replay <trace.json> [--json]
   vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid|svg] [--out DIR]
-                  [--param k=v ...]
+                  [--coverage REPORT.json] [--param k=v ...]
   vcpusim merge <report.json ...> [--json]
 
 A scenario is a bundled name (see 'vcpusim list') or a path to a scenario module.
@@ -34,6 +34,8 @@ Checkers: invariants and assertions always; race (happens-before data races),
 lock-order (lockdep-style inversions), deadlock and liveness (hot states) unless
 --no-check turns them off (a comma list, repeatable: --no-check race,lock-order).
 A trace file records the checkers, so replay reaches the same verdict.
+--coverage records which machine transitions the explored executions take (per actor in
+the report; diagram --coverage REPORT.json marks the ones not taken).
 --junit FILE also writes JUnit XML (a test case per variant). Under GitHub Actions
 (GITHUB_ACTIONS=true) check also prints annotations and appends a Markdown summary, with
 each counterexample as a Mermaid sequence diagram, to GITHUB_STEP_SUMMARY.
@@ -87,6 +89,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           actor: { type: 'string' },
           format: { type: 'string' },
           out: { type: 'string' },
+          coverage: { type: 'string' },
           param: { type: 'string', multiple: true },
         });
         if (positionals.length !== 1) throw new UsageError('diagram takes one <scenario>[:<variant>]');
@@ -96,6 +99,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             actor: values.actor,
             format: values.format ?? 'mermaid',
             outDir: values.out,
+            coverageFrom: values.coverage,
             params: values.param ?? [],
           },
           (l) => io.out(l),
@@ -115,6 +119,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           'no-check': { type: 'string', multiple: true },
           json: { type: 'boolean' },
           junit: { type: 'string' },
+          coverage: { type: 'boolean' },
         });
         const checkers = parseNoCheck(values['no-check']);
         return await checkCommand(
@@ -132,6 +137,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             checkers,
             json: !!values.json,
             junit: values.junit,
+            coverage: !!values.coverage,
           },
           io,
         );

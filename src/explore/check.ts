@@ -2,9 +2,10 @@ import { Observable } from 'rxjs';
 import type { CheckerOptions } from '../checkers/settings.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
 import type { TraceFile } from '../report/trace-file.ts';
-import type { VariantReport } from '../report/variant-report.ts';
+import type { MachineCoverage, VariantReport } from '../report/variant-report.ts';
 import type { StepRecord } from '../runtime/step.ts';
-import type { ScenarioInstance } from '../scenario/instance.ts';
+import { transitionIds } from '../runtime/transition-ids.ts';
+import { type ScenarioInstance, withCoverage } from '../scenario/instance.ts';
 import { portfolioPhases } from '../strategies/portfolio.ts';
 import { PreemptionBoundedSearch } from '../strategies/preemption-bounded.ts';
 import { SamplingSearch } from '../strategies/sampling-search.ts';
@@ -37,6 +38,8 @@ export interface CheckOptions {
   readonly signal?: AbortSignal;
   /** Checkers to turn off (`{ race: false }`); every checker left out is on. */
   readonly checkers?: CheckerOptions;
+  /** Record which machine transitions the explored executions take (the report's `coverage`). */
+  readonly coverage?: boolean;
 }
 
 export const DEFAULTS = {
@@ -111,11 +114,12 @@ function makePhases(
  * trace. With a pool, executions run on worker threads; the report is the same.
  */
 export function checkVariant$(
-  instance: ScenarioInstance,
+  given: ScenarioInstance,
   file: string | undefined,
   options: CheckOptions = {},
   pool?: WorkerPool,
 ): Observable<CheckEvent> {
+  const instance = options.coverage ? withCoverage(given) : given;
   return new Observable<CheckEvent>((sub) => {
     const o = { ...DEFAULTS, ...stripUndefined(options) };
     const started = performance.now();
@@ -163,6 +167,7 @@ export function checkVariant$(
                     variant: instance.variant,
                     params: instance.params,
                     checkers: instance.checkers,
+                    ...(instance.coverage ? { coverage: true } : {}),
                   },
                 }
               : undefined,
@@ -206,6 +211,7 @@ export function checkVariant$(
             : {}),
         ...(plan.bounded ? { preemptionBound: plan.bounded.level } : {}),
         steps: outcome.steps,
+        ...(outcome.covered ? { coverage: coverageOf(instance, outcome.covered) } : {}),
       };
       if (!outcome.bug) {
         // A shard's orders may close a cycle with another shard's: merge joins them.
@@ -306,4 +312,21 @@ function errorReportOf(
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Per actor: how many of its machine's transitions the counted executions took, and which they did not. */
+function coverageOf(
+  instance: ScenarioInstance,
+  covered: ReadonlySet<string>,
+): Record<string, MachineCoverage> {
+  return Object.fromEntries(
+    instance.actors.map((a) => {
+      const all = [...new Set(transitionIds(a.machine).values())];
+      const untaken = all.filter((t) => !covered.has(t));
+      return [
+        a.name,
+        { machine: a.machine.id, transitions: all.length, taken: all.length - untaken.length, untaken },
+      ];
+    }),
+  );
 }

@@ -51,6 +51,8 @@ export interface ExploreOutcome {
   readonly elapsedMs: number;
   /** The graph across the counted executions' lock orders (lock-order checker on). */
   readonly lockOrders?: LockOrderAcross;
+  /** With a coverage instance: the transitions the counted executions took. */
+  readonly covered?: ReadonlySet<string>;
 }
 
 /** What is kept of a judged execution: enough to count it, and the schedule of a bug. */
@@ -68,6 +70,8 @@ export interface Judged {
   readonly lockEdges?: readonly LockEdge[];
   /** A lock-order inversion across executions: the earlier executions it needs. */
   readonly witnesses?: readonly LockWitness[];
+  /** The transitions no earlier execution of its lane took (coverage). */
+  readonly covered?: readonly string[];
 }
 
 interface Lane {
@@ -80,18 +84,23 @@ interface Lane {
   bug: boolean;
   /** Keys of the lock orders its judged results carry. */
   readonly orders: Set<string>;
+  /** The transitions its judged results carry. */
+  readonly taken: Set<string>;
 }
 
 /** What is kept of an execution of `lane`: a bug's schedule, and lock orders new to the lane with theirs. */
 function keep(
   lane: Lane,
-  r: Pick<Judged, 'bug' | 'moves' | 'lockEdges'>,
-): Pick<Judged, 'bug' | 'moves' | 'lockEdges'> {
+  r: Pick<Judged, 'bug' | 'moves' | 'lockEdges' | 'covered'>,
+): Pick<Judged, 'bug' | 'moves' | 'lockEdges' | 'covered'> {
   const fresh = newOrders(r.lockEdges, lane.orders);
+  const taken = (r.covered ?? []).filter((t) => !lane.taken.has(t));
+  for (const t of taken) lane.taken.add(t);
   return {
     ...(r.bug ? { bug: r.bug } : {}),
     ...(r.bug || fresh.length > 0 ? { moves: r.moves } : {}),
     ...(fresh.length > 0 ? { lockEdges: fresh } : {}),
+    ...(taken.length > 0 ? { covered: taken } : {}),
   };
 }
 
@@ -123,6 +132,7 @@ class Decider {
     private readonly lanes: readonly Lane[],
     private readonly cap: number,
     private readonly across: LockOrderAcross | undefined,
+    private readonly covered: Set<string> | undefined,
   ) {}
 
   decide(): Verdict {
@@ -133,6 +143,7 @@ class Decider {
         if (counted.length === cap) return { kind: 'cap', counted };
         const r = lane.judged[this.at];
         counted.push(r);
+        if (this.covered) for (const t of r.covered ?? []) this.covered.add(t);
         if (r.bug) return { kind: 'bug', counted, bug: r };
         const inv = r.lockEdges && this.across?.judge(r.lockEdges, r.moves ?? []);
         if (inv) {
@@ -174,6 +185,8 @@ export async function explore(
   const before: Judged[] = [];
   // One lock-order graph across every execution that counts, phase after phase.
   const across = instance.checkers['lock-order'] ? new LockOrderAcross() : undefined;
+  // Coverage, likewise, is what the executions that count took.
+  const covered = instance.coverage ? new Set<string>() : undefined;
   const total = (counted: readonly Judged[]) => {
     const all = [...before, ...counted];
     return {
@@ -191,6 +204,7 @@ export async function explore(
     exhausted,
     elapsedMs: performance.now() - started,
     lockOrders: across,
+    covered,
   });
   let classes = 0;
   try {
@@ -202,9 +216,10 @@ export async function explore(
         done: false,
         bug: false,
         orders: new Set<string>(),
+        taken: new Set<string>(),
       }));
       const limit = Math.min(phase.cap, options.maxSchedules - before.length);
-      const decider = new Decider(lanes, limit, across);
+      const decider = new Decider(lanes, limit, across, covered);
       const searches = phase.lanes.filter((l) => l instanceof DporSearch);
       if (options.pool && searches.length > 0 && searches.length === lanes.length) {
         // The exhaustive search shares subtrees between threads rather than executions.

@@ -28,6 +28,8 @@ export interface ExecutionResult {
   readonly records: readonly StepRecord[];
   /** The lock orders it recorded (src/checkers/lock-order.ts), each once. */
   readonly lockEdges: readonly LockEdge[];
+  /** With a coverage instance: the transitions it took (src/runtime/transition-ids.ts), each once. */
+  readonly covered: readonly string[];
 }
 
 export interface RunOptions {
@@ -56,6 +58,7 @@ export function runExecution(
     hashStates: strategy.hashesStates,
     from: options.resume?.checkpoint,
     lockOrders: options.lockOrders,
+    coverage: instance.coverage,
   });
   if (!options.resume) exec.start();
   const moves: string[] = options.resume ? [...options.resume.moves] : [];
@@ -93,6 +96,7 @@ export function runExecution(
     contextHashes: exec.contextHashes,
     records: exec.records,
     lockEdges: exec.lockEdges(),
+    covered: exec.coveredTransitions(),
   };
   strategy.end({ index, moves, bug: exec.bug, blocked, waiting, states: exec.stateHashes });
   return result;

@@ -70,6 +70,7 @@ function resultOf(id: number, task: Task, r: ExecutionResult): TaskResult {
     blocked: r.blocked,
     traceHash: r.traceHash,
     ...(r.lockEdges.length > 0 ? { lockEdges: r.lockEdges } : {}),
+    ...(r.covered.length > 0 ? { covered: r.covered } : {}),
   };
 }
 

@@ -30,6 +30,8 @@ export interface TaskResult {
   readonly traceHash?: string;
   /** The lock orders it recorded (src/checkers/lock-order.ts), when there are any. */
   readonly lockEdges?: readonly LockEdge[];
+  /** The transitions it took, when coverage is recorded and there are any. */
+  readonly covered?: readonly string[];
   /** DPOR: what the execution tells the search (its new nodes and races). */
   readonly dpor?: BranchReport;
   /** Preemption-bounded search: the enabled moves before every step, and the state after each. */

@@ -25,6 +25,8 @@ export interface SubtreeEntry {
    * executions needs each order once, from the first execution in depth-first order).
    */
   readonly lockEdges?: readonly LockEdge[];
+  /** The transitions no earlier execution of the subtree took (coverage). */
+  readonly covered?: readonly string[];
   /** The schedule, for a bug or new lock orders only. */
   readonly moves?: readonly string[];
   /** The global states its new steps reached. */
@@ -58,6 +60,8 @@ export class SubtreeWork {
   private donated = 0;
   /** Keys of the lock orders its entries carry. */
   private readonly orders = new Set<string>();
+  /** The transitions its entries carry. */
+  private readonly covered = new Set<string>();
 
   constructor(
     private readonly instance: ScenarioInstance,
@@ -102,6 +106,7 @@ export class SubtreeWork {
       ...(r.bug ? { bug: r.bug } : {}),
       ...(r.bug || r.lockEdges ? { moves: r.moves } : {}),
       ...(r.lockEdges ? { lockEdges: r.lockEdges } : {}),
+      ...(r.covered ? { covered: r.covered } : {}),
     });
     return 'ran';
   }
@@ -138,6 +143,12 @@ export class SubtreeWork {
         ...(fresh.length > 0 ? { lockEdges: fresh } : {}),
         ...(fresh.length > 0 || e.bug ? { moves } : {}),
       };
+    }
+    if (e.covered) {
+      const { covered, ...rest } = e;
+      const fresh = covered.filter((t) => !this.covered.has(t));
+      for (const t of fresh) this.covered.add(t);
+      e = { ...rest, ...(fresh.length > 0 ? { covered: fresh } : {}) };
     }
     this.entries.push(e);
     // Nothing after a bug, or past the cap, can count.

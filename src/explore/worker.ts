@@ -2,7 +2,7 @@ import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { CheckerSettings } from '../checkers/settings.ts';
 import { ModelError } from '../model/errors.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
-import { instantiate, type ScenarioInstance } from '../scenario/instance.ts';
+import { instantiate, type ScenarioInstance, withCoverage } from '../scenario/instance.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
 import { runTask } from './run-task.ts';
 import type { Task, TaskResult } from './search.ts';
@@ -15,6 +15,8 @@ export interface WorkerTarget {
   readonly params: Readonly<Record<string, ParamValue>>;
   /** The checkers the main thread runs with: a worker's verdicts must be its verdicts. */
   readonly checkers: CheckerSettings;
+  /** Executions record the transitions they take. */
+  readonly coverage?: boolean;
 }
 
 export interface WorkerRequest {
@@ -55,8 +57,11 @@ function instanceOf(target: WorkerTarget): Promise<ScenarioInstance> {
   const key = JSON.stringify(target);
   let inst = instances.get(key);
   if (!inst) {
-    const { file, variant, params, checkers } = target;
-    inst = fileOf(file).then((l) => instantiate(l.scenario, variant, params, checkers));
+    const { file, variant, params, checkers, coverage } = target;
+    inst = fileOf(file).then((l) => {
+      const i = instantiate(l.scenario, variant, params, checkers);
+      return coverage ? withCoverage(i) : i;
+    });
     instances.set(key, inst);
   }
   return inst;

@@ -1,5 +1,6 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { opLabel } from '../actions/op-action.ts';
+import { transitionId } from '../runtime/transition-ids.ts';
 
 /**
  * A machine's statechart read from its own xstate definition (never a hand-drawn copy):
@@ -67,7 +68,7 @@ export function chartOf(machine: AnyStateMachine): Chart {
       ts.forEach((t, i) => {
         const guard = guardName(t.guard);
         transitions.push({
-          id: `${n.id}#${event}#${i}`,
+          id: transitionId(n.id, event, i),
           source: n.id,
           targets: (t.target ?? []).map((x) => x.id),
           event,

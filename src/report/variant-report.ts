@@ -16,6 +16,15 @@ export interface ShardLockOrder extends LockEdge {
   readonly schedule: string;
 }
 
+/** How much of one actor's machine the explored executions covered (`check --report`). */
+export interface MachineCoverage {
+  readonly machine: string;
+  readonly transitions: number;
+  readonly taken: number;
+  /** The transitions no counted execution took (src/runtime/transition-ids.ts names). */
+  readonly untaken: readonly string[];
+}
+
 export interface VariantReport {
   readonly scenario: string;
   readonly variant: string;
@@ -46,6 +55,8 @@ export interface VariantReport {
   readonly states?: number;
   readonly steps: number;
   readonly elapsedMs: number;
+  /** With coverage recorded (`check --report`): per actor. */
+  readonly coverage?: Readonly<Record<string, MachineCoverage>>;
   /** The fields below are present when verdict is `bug`. */
   readonly kind?: BugKind;
   readonly message?: string;

@@ -4,10 +4,12 @@ import {
   type AnyStateMachine,
   createActor,
   type EventObject,
+  type InspectionEvent,
 } from 'xstate';
 import type { Unit } from '../memory/atomic-units.ts';
 import type { Operation } from '../model/operation.ts';
 import { stateName } from './state-name.ts';
+import { transitionIds } from './transition-ids.ts';
 
 /** An operation in an actor's queue; reads and writes advance one atomic unit per step. */
 export interface Pending {
@@ -34,9 +36,27 @@ export class ActorHost {
     input: unknown,
     /** Resume from this snapshot (a checkpoint's) instead of the initial state. */
     from?: AnyMachineSnapshot,
+    /** Told the name of every transition the machine takes (coverage). */
+    onTransition?: (id: string) => void,
   ) {
     const snapshot = from ? machine.getPersistedSnapshot(from) : undefined;
-    this.actor = createActor(machine, { input, id: name, snapshot });
+    const ids = onTransition ? transitionIds(machine) : undefined;
+    this.actor = createActor(machine, {
+      input,
+      id: name,
+      snapshot,
+      ...(ids && onTransition
+        ? {
+            inspect: (ev: InspectionEvent) => {
+              if (ev.type !== '@xstate.microstep') return;
+              for (const t of ev._transitions) {
+                const id = ids.get(t);
+                if (id) onTransition(id);
+              }
+            },
+          }
+        : {}),
+    });
     this.actor.on('*', (ev) => {
       this.emitted.push(ev);
     });

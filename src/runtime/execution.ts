@@ -54,6 +54,8 @@ export interface ExecutionOptions {
    * starts with them (a cross-execution inversion's other paths; src/checkers/lock-order.ts).
    */
   readonly lockOrders?: readonly LockEdge[];
+  /** Record the name of every transition the machines take (`covered()`). */
+  readonly coverage?: boolean;
 }
 
 /**
@@ -84,6 +86,8 @@ export interface Checkpoint {
     readonly race?: RaceCheckpoint;
     readonly lockOrder?: LockOrderCheckpoint;
     readonly hot?: HotStreaks;
+    /** The transitions taken so far (append-only, like the memory log). */
+    readonly coverage?: { readonly log: readonly string[]; readonly length: number };
   };
 }
 
@@ -121,6 +125,8 @@ export class Execution {
   private readonly lockOrder: LockOrder | undefined;
   private readonly hot: HotStreaks | undefined;
   private readonly actorIndex = new Map<string, number>();
+  /** With `coverage`: the transitions taken, each once, in the order first taken. */
+  private readonly covered: { readonly log: string[]; readonly seen: Set<string> } | undefined;
 
   constructor(
     readonly instance: ScenarioInstance,
@@ -135,8 +141,19 @@ export class Execution {
     }
     const names = instance.actors.map((a) => a.name);
     this.mailboxes = cp ? cp.mailboxes.clone() : new Mailboxes(names);
+    const cov = options.coverage ? cp?.checkers.coverage : undefined;
+    const log = cov ? cov.log.slice(0, cov.length) : [];
+    this.covered = options.coverage ? { log, seen: new Set(log) } : undefined;
+    const taken = this.covered
+      ? (id: string) => {
+          const c = this.covered!;
+          if (c.seen.has(id)) return;
+          c.seen.add(id);
+          c.log.push(id);
+        }
+      : undefined;
     this.hosts = instance.actors.map(
-      (a, i) => new ActorHost(a.name, a.machine, a.input, cp?.actors[i].snapshot),
+      (a, i) => new ActorHost(a.name, a.machine, a.input, cp?.actors[i].snapshot, taken),
     );
     for (const h of this.hosts) this.byName.set(h.name, h);
     for (let i = 0; i < names.length; i++) this.actorIndex.set(names[i], i);
@@ -228,6 +245,7 @@ export class Execution {
         race: this.race?.checkpoint(),
         lockOrder: this.lockOrder?.checkpoint(),
         hot: this.hot?.clone(),
+        ...(this.covered ? { coverage: { log: this.covered.log, length: this.covered.log.length } } : {}),
       },
     };
   }
@@ -256,6 +274,11 @@ export class Execution {
    * they would have. DPOR orders them after the holder's acquisition even when they never
    * happen, as in a deadlock.
    */
+  /** With `coverage`: the transitions this execution took, each once. */
+  coveredTransitions(): readonly string[] {
+    return this.covered?.log ?? [];
+  }
+
   /** The lock orders this execution recorded, each once (none with the lock-order checker off). */
   lockEdges(): LockEdge[] {
     return this.lockOrder?.recorded() ?? [];

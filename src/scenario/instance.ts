@@ -35,6 +35,13 @@ export interface ScenarioInstance {
   readonly seqlocks: readonly SeqlockSpec[];
   /** Which checkers run (src/checkers/settings.ts). */
   readonly checkers: CheckerSettings;
+  /** Record which machine transitions executions take (for coverage; `withCoverage`). */
+  readonly coverage?: boolean;
+}
+
+/** The same instance, with executions recording the transitions they take. */
+export function withCoverage(instance: ScenarioInstance): ScenarioInstance {
+  return instance.coverage ? instance : { ...instance, coverage: true };
 }
 
 export const DEFAULT_ACTOR_STEPS = 10_000;

@@ -22,7 +22,7 @@ describe('the JSON report schema', () => {
 
   it('covers bugs with witnesses, passes, errors, shards with lock orders and merged reports', async () => {
     const bugs = JSON.parse(
-      (await cli('check', LOCK_PATHS, fixture('throws.ts'), '--json', '--workers', '1')).out,
+      (await cli('check', LOCK_PATHS, fixture('throws.ts'), '--json', '--coverage', '--workers', '1')).out,
     );
     expect(validReport(bugs)).toBe(true);
     expect(bugs.results.map((r: { verdict: string }) => r.verdict)).toEqual(['bug', 'pass', 'error']);

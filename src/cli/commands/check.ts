@@ -34,6 +34,8 @@ export interface CheckArgs {
   readonly json: boolean;
   /** `--junit FILE`: also write the results as JUnit XML. */
   readonly junit?: string;
+  /** `--coverage`: record the transitions the executions take. */
+  readonly coverage?: boolean;
 }
 
 async function resolveTargets(a: CheckArgs): Promise<(CheckTarget | FailedTarget)[]> {
@@ -104,6 +106,7 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
     seed: a.seed,
     signal: controller.signal,
     checkers: a.checkers,
+    coverage: a.coverage,
     progressMs: io.isTTY ? 250 : 10_000,
   };
   const showTraces = a.targets.length > 0;
@@ -187,6 +190,7 @@ function printReport(r: VariantReport, shown: Counterexample | undefined, showTr
     io.out(
       `${mark} ${name}  pass (${expect})  no bug in ${r.schedules} schedules${classes}, ${r.steps} steps, ${secs} (${how})${r.interrupted ? ' [interrupted]' : ''}`,
     );
+    printCoverage(r, io);
     return;
   }
   io.out(`${mark} ${name}  BUG (${expect})  ${r.kind}: ${r.message}`);
@@ -200,5 +204,12 @@ function printReport(r: VariantReport, shown: Counterexample | undefined, showTr
   }
   if (shown && (showTraces || !r.ok)) io.out(formatCounterexample(shown));
   if (r.traceFile) io.out(`      trace: ${r.traceFile}  (vcpusim replay ${r.traceFile})`);
+  printCoverage(r, io);
   if (r.traceError) io.out(`      trace not saved: ${r.traceError}`);
+}
+
+function printCoverage(r: VariantReport, io: Io): void {
+  if (!r.coverage) return;
+  const per = Object.entries(r.coverage).map(([actor, c]) => `${actor} ${c.taken}/${c.transitions}`);
+  io.out(`      transitions taken: ${per.join(', ')}`);
 }
