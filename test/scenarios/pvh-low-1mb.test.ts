@@ -40,6 +40,7 @@ import {
 import { clipBelow1MiB } from '../../machines/pvh-setup-acpi.ts';
 import pvh from '../../scenarios/pvh-low-1mb.ts';
 import { check, defineScenario, type ParamValue, type WorldView } from '../../src/index.ts';
+import { bin, cli } from '../cli/helpers.ts';
 
 const dpor = { strategy: 'dpor', workers: 1, traceDir: null } as const;
 
@@ -421,4 +422,25 @@ describe('pvh-low-1mb: generated e820 maps (fast-check)', () => {
       `pvh-low-1mb xsa378-old-flow: failed at map ${out.numRuns} (e820=${encodeE820(firstFailing ?? [])}), shrunk ${out.numShrinks} times to e820=${encodeE820(map)} in ${Date.now() - started} ms`,
     );
   }, 60_000);
+});
+
+describe('pvh-low-1mb on the command line', () => {
+  it('list shows it; check reports every variant as expected (exit 0)', async () => {
+    const list = await cli('list');
+    expect(list.out).toMatch(/pvh-low-1mb {2}\(seed 003\)/);
+    expect(list.out).toMatch(/pvh-low-1mb:xsa378-old-flow +expect bug/);
+    const r = await cli('check', 'pvh-low-1mb', '--workers', '1', '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.results.map((x: { variant: string; verdict: string }) => `${x.variant}:${x.verdict}`)).toEqual(
+      ['pre-xsa378:pass', 'xsa378-old-flow:bug', 'map-once:pass'],
+    );
+  });
+  it('a bad e820 parameter: one line naming the entry, exit 2, no stack trace', () => {
+    const r = bin('check', 'pvh-low-1mb:map-once', '--param', 'e820=ram:0-9e,acpi:fe-10g');
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/--param e820: entry 2 'acpi:fe-10g': expected type:first-last/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
 });
