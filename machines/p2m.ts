@@ -219,12 +219,15 @@ export function errno(rc: number): string {
   return rc === EPERM ? '-EPERM' : rc === EBUSY ? '-EBUSY' : String(rc);
 }
 
-/** "gfn 0x9f: <caller> got -EPERM, domain_crash, over the p2m_mmio_direct entry <owner> established". */
+/** "<caller> got -EPERM, domain_crash, over the p2m_mmio_direct entry <owner> established". */
 export function describeCall(c: P2mCall): string {
   const over =
     c.before.type === P2M_INVALID
       ? 'an empty entry'
       : `the ${p2mTypeName(c.before.type)} entry ${callerName(c.before.owner)} established`;
   const got = c.crash ? `${errno(c.rc)}, domain_crash` : errno(c.rc);
-  return `gfn ${hex(c.gfn)}: ${CALLERS[c.caller]} got ${got}, over ${over}`;
+  return `${CALLERS[c.caller]} got ${got}, over ${over}`;
 }
+
+/** describeCall, with the gfn first. */
+export const describeCallAt = (c: P2mCall) => `gfn ${hex(c.gfn)}: ${describeCall(c)}`;

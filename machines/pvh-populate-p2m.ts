@@ -8,7 +8,7 @@ import {
   callerCode,
   callerName,
   decodeEntry,
-  describeCall,
+  describeCallAt,
   encodeEntry,
   entryAddr,
   guestPhysmapAddEntry,
@@ -80,7 +80,7 @@ const record = (context: PopulateContext, fn: P2mCall['fn'], before: P2mEntry, o
 });
 const fail = (context: PopulateContext, printk: string) => ({
   rc: context.call?.rc ?? -1,
-  detail: context.call ? `${printk}; ${describeCall(context.call)}` : printk,
+  detail: context.call ? `${printk}; ${describeCallAt(context.call)}` : printk,
 });
 
 export const pvhPopulateP2mSetup = setup({

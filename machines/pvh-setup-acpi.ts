@@ -6,7 +6,7 @@ import { type MmioWalk, startWalk, walkAfter, walkGfn } from './modify-identity-
 import {
   callerCode,
   decodeEntry,
-  describeCall,
+  describeCallAt,
   encodeEntry,
   entryAddr,
   type P2mCall,
@@ -113,7 +113,7 @@ export const pvhSetupAcpiSetup = setup({
       const printk = `Failed to map ACPI region [${hex(r.pfn)}, ${hex(r.pfn + r.nr)}) into Dom0 memory map`;
       return {
         rc: context.call?.rc ?? -1,
-        detail: context.call ? `${printk}; ${describeCall(context.call)}` : printk,
+        detail: context.call ? `${printk}; ${describeCallAt(context.call)}` : printk,
       };
     }),
     replyOk: send(({ context }) => context.builder, {

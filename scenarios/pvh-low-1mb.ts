@@ -141,7 +141,8 @@ export default defineScenario({
       check(view, p) {
         const last = lastCall(view);
         if (postXsa378(p) && last && last.call.gfn < MB1_PAGES && last.call.before.owner !== 0) {
-          return `gfn ${hex(last.call.gfn)} gets a second establishing operation, ${describeCall(last.call)}: Could not construct domain 0`;
+          const fails = last.call.crash ? '; the build fails: Could not construct domain 0' : '';
+          return `gfn ${hex(last.call.gfn)} gets a second establishing operation: ${describeCall(last.call)}${fails}`;
         }
         if (view.actor('builder').state !== 'built') return;
         const map = parseE820(p.e820);
