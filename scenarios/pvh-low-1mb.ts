@@ -8,6 +8,7 @@ import { type BuilderContext, dom0Builder } from '../machines/dom0-builder.ts';
 import { DEFAULT_E820, E820_LIMIT, E820_RAM, e820TypeOf, MB1_PAGES, parseE820 } from '../machines/e820.ts';
 import { iommuHwdomInit } from '../machines/iommu-hwdom-init.ts';
 import {
+  ACCESS_RW,
   callerName,
   decodeEntry,
   describeCall,
@@ -164,6 +165,7 @@ export default defineScenario({
     },
     // §5.5 P2: only the dedicated clear accessor replaces or removes p2m_mmio_direct; any
     // other attempt is -EPERM and domain_crash; under 111469cc7b an identical re-set is 0.
+    // A rule of XSA-378 (753cb68e65): before it, replacing was allowed (§5.2 row 4).
     P2: {
       kind: 'local',
       check(view, p) {
@@ -191,13 +193,15 @@ export default defineScenario({
         if (c?.fn !== 'set_identity_p2m_entry') return;
         const b = c.before;
         const free = b.type === P2M_INVALID || b.type === P2M_MMIO_DM;
-        const same = b.type === P2M_MMIO_DIRECT && b.mfn === c.gfn;
+        // The same identity mapping, with set_identity_p2m_entry's access (p2m_access_rw), is 0.
+        const same = b.type === P2M_MMIO_DIRECT && b.mfn === c.gfn && b.access === ACCESS_RW;
         if (!free && !same && (c.rc !== EBUSY || c.wrote))
           return `gfn ${hex(c.gfn)}: set_identity_p2m_entry over ${p2mTypeName(b.type)} returned ${c.rc}${c.wrote ? ' and overwrote it' : ''}, not -EBUSY`;
       },
     },
-    // §5.5 P4: the order of §5.1; under 6b4f6a31ac neither pvh_setup_acpi nor
-    // arch_iommu_hwdom_init touches a GFN below 256.
+    // §5.5 P4: the order of §5.1, and every phase actor touches the p2m only during its own
+    // step. Under the 6b4f6a31ac model neither pvh_setup_acpi nor arch_iommu_hwdom_init
+    // touches a GFN below 256 (the old flow does by design, §5.3, so that half is map-once's).
     P4: {
       check(view, p) {
         const b = view.context<BuilderContext>('builder');
