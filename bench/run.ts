@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { lastValueFrom, toArray } from 'rxjs';
 import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
+import cmoRoMemslot from '../scenarios/cmo-ro-memslot.ts';
 import mmioSplit from '../scenarios/mmio-split.ts';
 import pvhLow1mb from '../scenarios/pvh-low-1mb.ts';
 import runstate from '../scenarios/runstate.ts';
@@ -33,6 +34,7 @@ const SPEEDUP_REPEATS = quick ? 1 : 3;
 const SCENARIO_FILE = fileURLToPath(new URL('../scenarios/mmio-split.ts', import.meta.url));
 /** Every bundled scenario, for the per-variant table. */
 const BUNDLED = [
+  { scenario: cmoRoMemslot, file: fileURLToPath(new URL('../scenarios/cmo-ro-memslot.ts', import.meta.url)) },
   { scenario: mmioSplit, file: SCENARIO_FILE },
   { scenario: pvhLow1mb, file: fileURLToPath(new URL('../scenarios/pvh-low-1mb.ts', import.meta.url)) },
   { scenario: runstate, file: fileURLToPath(new URL('../scenarios/runstate.ts', import.meta.url)) },

@@ -1,5 +1,5 @@
 import type { EventObject, MachineContext } from 'xstate';
-import { type OpArg, opAction, resolveArg } from './op-action.ts';
+import { type OpArg, opAction, resolveArg, shown } from './op-action.ts';
 
 /**
  * An actor-level assertion. The condition is evaluated in the transition, against the
@@ -10,9 +10,12 @@ export function assert<TContext extends MachineContext, TEvent extends EventObje
   cond: OpArg<boolean, TContext, TEvent>,
   message: OpArg<string, TContext, TEvent>,
 ) {
-  return opAction<TContext, TEvent>((args) => ({
-    op: 'assert',
-    ok: resolveArg(cond, args),
-    message: resolveArg(message, args),
-  }));
+  return opAction<TContext, TEvent>(
+    (args) => ({
+      op: 'assert',
+      ok: resolveArg(cond, args),
+      message: resolveArg(message, args),
+    }),
+    `assert ${shown(message)}`,
+  );
 }

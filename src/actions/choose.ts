@@ -10,5 +10,8 @@ export function choose<TContext extends MachineContext, TEvent extends EventObje
   tag: string,
   options: OpArg<readonly unknown[], TContext, TEvent>,
 ) {
-  return opAction<TContext, TEvent>((args) => ({ op: 'choose', tag, options: resolveArg(options, args) }));
+  return opAction<TContext, TEvent>(
+    (args) => ({ op: 'choose', tag, options: resolveArg(options, args) }),
+    `choose ${tag}`,
+  );
 }

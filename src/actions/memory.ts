@@ -1,6 +1,6 @@
 import type { EventObject, MachineContext } from 'xstate';
 import type { AccessSync, Bytes } from '../model/operation.ts';
-import { type OpArg, opAction, resolveArg } from './op-action.ts';
+import { type OpArg, opAction, resolveArg, shown } from './op-action.ts';
 
 /**
  * Reads `width` bytes of guest memory. The access is split into single-copy-atomic units
@@ -14,13 +14,16 @@ export function read<TContext extends MachineContext, TEvent extends EventObject
   tag: string,
   sync?: AccessSync,
 ) {
-  return opAction<TContext, TEvent>((args) => ({
-    op: 'read',
-    addr: resolveArg(addr, args),
-    width: resolveArg(width, args),
-    tag,
-    ...(sync && sync !== 'plain' ? { sync } : {}),
-  }));
+  return opAction<TContext, TEvent>(
+    (args) => ({
+      op: 'read',
+      addr: resolveArg(addr, args),
+      width: resolveArg(width, args),
+      tag,
+      ...(sync && sync !== 'plain' ? { sync } : {}),
+    }),
+    `read ${shown(addr, true)}/${shown(width)} (${tag})`,
+  );
 }
 
 /** Writes bytes (little-endian order, lowest address first), split like `read`. */
@@ -30,13 +33,16 @@ export function write<TContext extends MachineContext, TEvent extends EventObjec
   tag?: string,
   sync?: Exclude<AccessSync, 'racy'>,
 ) {
-  return opAction<TContext, TEvent>((args) => ({
-    op: 'write',
-    addr: resolveArg(addr, args),
-    bytes: resolveArg(bytes, args),
-    tag,
-    ...(sync && sync !== 'plain' ? { sync } : {}),
-  }));
+  return opAction<TContext, TEvent>(
+    (args) => ({
+      op: 'write',
+      addr: resolveArg(addr, args),
+      bytes: resolveArg(bytes, args),
+      tag,
+      ...(sync && sync !== 'plain' ? { sync } : {}),
+    }),
+    `write ${shown(addr, true)}/${Array.isArray(bytes) ? bytes.length : '…'}${tag ? ` (${tag})` : ''}`,
+  );
 }
 
 /** An atomic compare-and-exchange of one naturally aligned unit (≤ 8 bytes): one step. */
@@ -46,11 +52,14 @@ export function cmpxchg<TContext extends MachineContext, TEvent extends EventObj
   desired: OpArg<Bytes, TContext, TEvent>,
   tag: string,
 ) {
-  return opAction<TContext, TEvent>((args) => ({
-    op: 'cmpxchg',
-    addr: resolveArg(addr, args),
-    expected: resolveArg(expected, args),
-    desired: resolveArg(desired, args),
-    tag,
-  }));
+  return opAction<TContext, TEvent>(
+    (args) => ({
+      op: 'cmpxchg',
+      addr: resolveArg(addr, args),
+      expected: resolveArg(expected, args),
+      desired: resolveArg(desired, args),
+      tag,
+    }),
+    `cmpxchg ${shown(addr, true)} (${tag})`,
+  );
 }

@@ -6,5 +6,5 @@ import { opAction } from './op-action.ts';
  * so they are ordered among themselves and independent of everything else.
  */
 export function now<TContext extends MachineContext, TEvent extends EventObject>(tag: string) {
-  return opAction<TContext, TEvent>(() => ({ op: 'now', tag }));
+  return opAction<TContext, TEvent>(() => ({ op: 'now', tag }), `now (${tag})`);
 }

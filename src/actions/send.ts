@@ -1,5 +1,5 @@
 import type { EventObject, MachineContext } from 'xstate';
-import { type OpArg, opAction, resolveArg } from './op-action.ts';
+import { type OpArg, opAction, resolveArg, shown } from './op-action.ts';
 
 /** Puts `event` in actor `to`'s mailbox (one step; delivery is another step). */
 export function send<
@@ -7,9 +7,12 @@ export function send<
   TEvent extends EventObject,
   TSent extends EventObject = EventObject,
 >(to: OpArg<string, TContext, TEvent>, event: OpArg<TSent, TContext, TEvent>) {
-  return opAction<TContext, TEvent>((args) => ({
-    op: 'send',
-    to: resolveArg(to, args),
-    event: resolveArg(event, args),
-  }));
+  return opAction<TContext, TEvent>(
+    (args) => ({
+      op: 'send',
+      to: resolveArg(to, args),
+      event: resolveArg(event, args),
+    }),
+    `send ${shown(event)} → ${shown(to)}`,
+  );
 }

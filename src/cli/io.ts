@@ -5,6 +5,8 @@ export interface Io {
   /** Raw write to the progress stream, for a line redrawn in place. */
   errRaw(text: string): void;
   readonly isTTY: boolean;
+  /** The environment (GITHUB_ACTIONS, GITHUB_STEP_SUMMARY); process.env when absent. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export const processIo: Io = {

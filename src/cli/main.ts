@@ -3,6 +3,7 @@ import { isUserError, UsageError } from '../model/errors.ts';
 import { VERSION } from '../version.ts';
 import { durationOption, intOption, parse, shardOption } from './args.ts';
 import { checkCommand } from './commands/check.ts';
+import { diagramCommand } from './commands/diagram.ts';
 import { listCommand } from './commands/list.ts';
 import { mergeCommand } from './commands/merge.ts';
 import { replayCommand } from './commands/replay.ts';
@@ -18,7 +19,10 @@ usage:
   vcpusim check [<scenario>[:<variant>] ...] [--strategy portfolio|dpor|pct|random]
                 [--max-schedules N] [--budget 30s] [--workers N] [--shard i/n] [--seed N]
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
+                [--junit FILE]
   vcpusim replay <trace.json> [--json]
+  vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid|svg] [--out DIR]
+                  [--param k=v ...]
   vcpusim merge <report.json ...> [--json]
 
 A scenario is a bundled name (see 'vcpusim list') or a path to a scenario module.
@@ -30,6 +34,9 @@ Checkers: invariants and assertions always; race (happens-before data races),
 lock-order (lockdep-style inversions), deadlock and liveness (hot states) unless
 --no-check turns them off (a comma list, repeatable: --no-check race,lock-order).
 A trace file records the checkers, so replay reaches the same verdict.
+--junit FILE also writes JUnit XML (a test case per variant). Under GitHub Actions
+(GITHUB_ACTIONS=true) check also prints annotations and appends a Markdown summary, with
+each counterexample as a Mermaid sequence diagram, to GITHUB_STEP_SUMMARY.
 exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage error,
             3 a scenario failed to load or a model is invalid.`;
 
@@ -75,6 +82,25 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           io.out,
         );
       }
+      case 'diagram': {
+        const { values, positionals } = parse('diagram', rest, {
+          actor: { type: 'string' },
+          format: { type: 'string' },
+          out: { type: 'string' },
+          param: { type: 'string', multiple: true },
+        });
+        if (positionals.length !== 1) throw new UsageError('diagram takes one <scenario>[:<variant>]');
+        return await diagramCommand(
+          {
+            target: positionals[0],
+            actor: values.actor,
+            format: values.format ?? 'mermaid',
+            outDir: values.out,
+            params: values.param ?? [],
+          },
+          (l) => io.out(l),
+        );
+      }
       case 'check': {
         const { values, positionals } = parse('check', rest, {
           strategy: { type: 'string' },
@@ -88,6 +114,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           param: { type: 'string', multiple: true },
           'no-check': { type: 'string', multiple: true },
           json: { type: 'boolean' },
+          junit: { type: 'string' },
         });
         const checkers = parseNoCheck(values['no-check']);
         return await checkCommand(
@@ -104,6 +131,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             params: values.param ?? [],
             checkers,
             json: !!values.json,
+            junit: values.junit,
           },
           io,
         );
@@ -121,7 +149,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       default:
         throw new UsageError(
-          `unknown command '${command}' (commands: list, run, check, replay, merge; see 'vcpusim help')`,
+          `unknown command '${command}' (commands: list, run, check, replay, merge, diagram; see 'vcpusim help')`,
         );
     }
   } catch (e) {

@@ -1,7 +1,7 @@
 import { concat, defer, filter, finalize, lastValueFrom, map, Observable, of, toArray } from 'rxjs';
 import { checkerSettings } from '../checkers/settings.ts';
 import { ModelError, UsageError } from '../model/errors.ts';
-import type { CheckReport, VariantReport } from '../report/variant-report.ts';
+import { type CheckReport, REPORT_SCHEMA_VERSION, type VariantReport } from '../report/variant-report.ts';
 import type { AnyScenario, ParamValue } from '../scenario/define-scenario.ts';
 import { instantiate, variantNames } from '../scenario/instance.ts';
 import { VERSION } from '../version.ts';
@@ -101,6 +101,7 @@ export function summarize(results: readonly VariantReport[], interrupted = false
   const error = results.some((r) => r.verdict === 'error');
   const ok = results.every((r) => r.ok);
   return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'vcpusim', version: VERSION },
     ok,
     exitCode: error ? 3 : ok ? 0 : 1,

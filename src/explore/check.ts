@@ -208,11 +208,20 @@ export function checkVariant$(
         steps: outcome.steps,
       };
       if (!outcome.bug) {
+        // A shard's orders may close a cycle with another shard's: merge joins them.
+        const orders =
+          o.shard && o.shard.count > 1 && outcome.lockOrders ? outcome.lockOrders.orders() : undefined;
         return {
           ...stats,
           verdict: 'pass',
           ok: instance.expect === 'pass',
           elapsedMs: Math.round(performance.now() - started),
+          ...(orders
+            ? {
+                lockOrders: orders.map(({ edge, moves }) => ({ ...edge, schedule: moves.join(' ') })),
+                ...(file ? { file } : {}),
+              }
+            : {}),
         };
       }
       return reportBug(outcome, stats);

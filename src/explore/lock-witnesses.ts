@@ -15,7 +15,8 @@ export interface ReadyWitness {
  * Makes a lock-order inversion across executions readable and replayable (DESIGN §2,
  * "Counterexamples"): orders the bug's own execution, `moves`, records itself are taken
  * from it; each witness is shrunk to the shortest schedule that still records the rest of
- * its orders with no bug, and re-run with step records; a witness is dropped when the
+ * its orders with no bug, cut after the step that records the last of them, and re-run
+ * with step records; a witness is dropped when the
  * bug's execution shows the same inversion without it. Returns the
  * witnesses kept and the orders they record, numbered by witness, which the bug's
  * execution starts its lock-order graph with.
@@ -32,7 +33,15 @@ export function readyWitnesses(
     .filter((w) => w.orders.length > 0)
     .map((w): ReadyWitness => {
       const small = shrinkWhile(instance, w.moves, (r) => !r.bug && records(r, w.orders));
-      return { orders: w.orders, result: replayMoves(instance, small.moves) };
+      // A witness needs only the steps up to its last order of the cycle.
+      const full = replayMoves(instance, small.moves);
+      const last = Math.max(
+        ...full.lockEdges.filter((e) => w.orders.includes(edgeKey(e))).map((e) => e.to.step),
+      );
+      return {
+        orders: w.orders,
+        result: replayMoves(instance, small.moves.slice(0, last), { partial: true }),
+      };
     });
   let kept = ready;
   for (const w of ready) {

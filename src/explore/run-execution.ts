@@ -107,9 +107,11 @@ export function replayMoves(
     readonly whats?: readonly string[];
     readonly fingerprint?: boolean;
     readonly lockOrders?: readonly LockEdge[];
+    /** `moves` is a prefix: stop where it ends. */
+    readonly partial?: boolean;
   } = {},
 ) {
-  const strategy = new ReplayStrategy(moves, options.whats);
+  const strategy = new ReplayStrategy(moves, options.whats, options.partial);
   strategy.begin();
   return runExecution(instance, strategy, 0, {
     record: true,

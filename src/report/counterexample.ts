@@ -39,3 +39,23 @@ export function hexBytes(b: readonly number[]): string {
 export function formatBug(bug: Bug): string {
   return `${bug.kind}: ${bug.message} (at step ${bug.step})`;
 }
+
+/** A bug's steps as the CLI shows them: a cross-execution inversion's witnesses first. */
+export interface Counterexample {
+  readonly records: readonly StepRecord[];
+  readonly witnesses: readonly (readonly StepRecord[])[];
+}
+
+/** The counterexample as text: each witness, then the steps, indented. */
+export function formatCounterexample(c: Counterexample, indent = '      '): string {
+  const lines: string[] = [];
+  c.witnesses.forEach((w, i) => {
+    lines.push(
+      `${indent}witness ${i + 1}, another execution that records part of the cycle (${w.length} steps):`,
+    );
+    lines.push(formatSteps(w, indent));
+  });
+  lines.push(`${indent}counterexample (${c.records.length} steps):`);
+  lines.push(formatSteps(c.records, indent));
+  return lines.join('\n');
+}

@@ -25,8 +25,9 @@ export interface TraceStep {
 
 /**
  * An execution whose lock orders complete the trace's lock-order inversion (one across
- * executions, as lockdep reports them): replay runs it first, checks that it records
- * `orders`, and starts the trace's own execution with them.
+ * executions, as lockdep reports them), up to the step that records the last of its
+ * `orders`: replay runs it first, checks that it records them, and starts the trace's
+ * own execution with them.
  */
 export interface TraceWitness {
   readonly schedule: string;

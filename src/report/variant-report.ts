@@ -1,3 +1,4 @@
+import type { LockEdge } from '../checkers/lock-order.ts';
 import type { CheckerSettings } from '../checkers/settings.ts';
 import type { BugKind } from '../runtime/step.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
@@ -6,6 +7,15 @@ import type { ParamValue } from '../scenario/define-scenario.ts';
  * One variant's result, as `check --json` prints it and `check()` returns it
  * (DESIGN §3). `verdict` is what was found; `ok` says whether it matches `expect`.
  */
+/**
+ * A lock order a shard's executions recorded (src/checkers/lock-order.ts), with the
+ * schedule of the first execution that did: `merge` joins the shards' orders into the
+ * graph across executions.
+ */
+export interface ShardLockOrder extends LockEdge {
+  readonly schedule: string;
+}
+
 export interface VariantReport {
   readonly scenario: string;
   readonly variant: string;
@@ -59,11 +69,26 @@ export interface VariantReport {
   readonly traceFile?: string;
   /** Why the trace file could not be written, when it could not. */
   readonly traceError?: string;
+  /**
+   * Under `--shard` with no bug and the lock-order checker on: the orders the shard
+   * recorded, for `merge` to find an inversion whose paths ran in different shards; and
+   * the scenario's module, to build its counterexample.
+   */
+  readonly lockOrders?: readonly ShardLockOrder[];
+  readonly file?: string;
   /** Present when verdict is `error`: the scenario failed to load or a machine misbehaved. */
   readonly error?: { readonly kind: string; readonly message: string };
 }
 
+/**
+ * The version of the report's JSON Schema (schema/check-report.schema.json): raised when
+ * a field changes meaning or goes away, not when one is added.
+ */
+export const REPORT_SCHEMA_VERSION = 1;
+
 export interface CheckReport {
+  /** Which schema the document follows (REPORT_SCHEMA_VERSION). */
+  readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
   readonly tool: { readonly name: 'vcpusim'; readonly version: string };
   readonly ok: boolean;
   /** 0 all verdicts as expected, 1 some verdict not as expected, 3 a scenario failed to load or run. */

@@ -17,6 +17,8 @@ export class ReplayStrategy implements Strategy {
     private readonly moves: readonly string[],
     /** What each recorded step did, to name it in a divergence. */
     private readonly whats: readonly (string | undefined)[] = [],
+    /** The schedule is a prefix: the execution stops where it ends (a lock-order witness). */
+    private readonly partial = false,
   ) {}
 
   begin(): boolean {
@@ -28,8 +30,9 @@ export class ReplayStrategy implements Strategy {
     return true;
   }
 
-  pick(enabled: readonly Move[], step: number): Move {
+  pick(enabled: readonly Move[], step: number): Move | undefined {
     const want = this.moves[step];
+    if (want === undefined && this.partial) return undefined;
     if (want === undefined) {
       throw new ModelError(
         'divergence',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validReport } from '../report/schema.ts';
 import { cli } from './helpers.ts';
 
 describe('--json output (DESIGN §3)', () => {
@@ -6,11 +7,17 @@ describe('--json output (DESIGN §3)', () => {
     const r = await cli('check', '--json', '--max-schedules', '20');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
+    expect(validReport(doc)).toBe(true);
     expect(doc.tool.name).toBe('vcpusim');
     expect(doc.exitCode).toBe(0);
     expect(
       doc.results.map((x: { scenario: string; variant: string }) => `${x.scenario}:${x.variant}`),
     ).toEqual([
+      'cmo-ro-memslot:mainline',
+      'cmo-ro-memslot:rfc-inject-dabt',
+      'cmo-ro-memslot:as-civac',
+      'cmo-ro-memslot:skip-on-ro',
+      'cmo-ro-memslot:2016-skip-all',
       'mmio-split:no-cache',
       'mmio-split:pre-fix',
       'mmio-split:fixed',

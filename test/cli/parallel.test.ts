@@ -1,17 +1,9 @@
-/**
- * Workers, shards and merge through the real binary (DESIGN §2, "Exploration"): the
- * results do not depend on the number of workers, and `--shard i/n` reports merged with
- * `vcpusim merge` give the verdict and counts of the unsharded run. Processes run in a
- * scratch directory (their traces go there), several at a time; the cheaper merge cases
- * run the CLI in process.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckReport, VariantReport } from '../../src/report/variant-report.ts';
-import { cli, ROOT } from './helpers.ts';
+import { binIn, cli, type Ran, timeless } from './helpers.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -21,46 +13,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Ran {
-  readonly code: number | null;
-  readonly out: string;
-  readonly err: string;
-}
-
-/** Runs the real `vcpusim` binary without blocking, so that several can run at once. */
-function vcpusim(...argv: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${ROOT}bin/vcpusim.js`, ...argv], { cwd: dir });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
-
-/** A report with the one field that depends on the clock removed. */
-function timeless(r: { readonly out: string; readonly err: string }): CheckReport {
-  expect(r.err).not.toMatch(/internal error|\n\s+at /);
-  const doc = JSON.parse(r.out) as CheckReport;
-  return {
-    ...doc,
-    results: doc.results.map((v) => {
-      const { elapsedMs, ...rest } = v;
-      expect(elapsedMs).toBeGreaterThanOrEqual(0);
-      return rest as VariantReport;
-    }),
-  };
-}
+/** The real binary, run in the scratch directory. */
+const vcpusim = (...argv: string[]) => binIn(dir, ...argv);
 
 /** No time limit in practice: results must not depend on how fast the machine is. */
 const NO_BUDGET = ['--budget', '10m'];

@@ -1,3 +1,4 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
 import type { CheckerOptions } from '../../checkers/settings.ts';
 import { type CheckEvent, type CheckOptions, STRATEGIES, type StrategyName } from '../../explore/check.ts';
 import {
@@ -8,9 +9,10 @@ import {
 } from '../../explore/check-targets.ts';
 import { defaultWorkers } from '../../explore/worker-pool.ts';
 import { ModelError, UsageError } from '../../model/errors.ts';
-import { formatSteps } from '../../report/counterexample.ts';
+import { type Counterexample, formatCounterexample } from '../../report/counterexample.ts';
+import { annotations, stepSummary } from '../../report/github-actions.ts';
+import { junitXml } from '../../report/junit.ts';
 import type { VariantReport } from '../../report/variant-report.ts';
-import type { StepRecord } from '../../runtime/step.ts';
 import { parseParams } from '../../scenario/instance.ts';
 import { loadBundled, resolveScenario, splitTarget } from '../../scenario/load.ts';
 import type { Io } from '../io.ts';
@@ -30,6 +32,8 @@ export interface CheckArgs {
   /** From `--no-check`: the checkers turned off. */
   readonly checkers?: CheckerOptions;
   readonly json: boolean;
+  /** `--junit FILE`: also write the results as JUnit XML. */
+  readonly junit?: string;
 }
 
 async function resolveTargets(a: CheckArgs): Promise<(CheckTarget | FailedTarget)[]> {
@@ -139,12 +143,29 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
       `${reports.length} variant${reports.length === 1 ? '' : 's'} checked: ${reports.length - bad} as expected${bad ? `, ${bad} NOT as expected` : ''}`,
     );
   }
-  return controller.signal.aborted ? 130 : summary.exitCode;
-}
-
-interface Counterexample {
-  readonly records: readonly StepRecord[];
-  readonly witnesses: readonly (readonly StepRecord[])[];
+  // After the results are out: a file that cannot be written loses nothing already shown.
+  let failed = false;
+  const writeOut = (file: string, what: string, text: string, append = false) => {
+    try {
+      if (append) appendFileSync(file, text);
+      else writeFileSync(file, text);
+    } catch (e) {
+      io.err(
+        `vcpusim: ${file}: cannot write the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
+      failed = true;
+    }
+  };
+  if (a.junit) writeOut(a.junit, 'JUnit report', junitXml(reports, bugs));
+  const env = io.env ?? process.env;
+  if (env.GITHUB_ACTIONS === 'true') {
+    // Workflow commands on stdout, where the runner reads them; with --json, stdout is the document.
+    for (const line of annotations(reports)) (a.json ? io.err : io.out)(line);
+    const file = env.GITHUB_STEP_SUMMARY;
+    if (file) writeOut(file, 'step summary', stepSummary(reports, bugs), true);
+  }
+  if (controller.signal.aborted) return 130;
+  return failed && summary.exitCode === 0 ? 2 : summary.exitCode;
 }
 
 function printReport(r: VariantReport, shown: Counterexample | undefined, showTraces: boolean, io: Io): void {
@@ -177,14 +198,7 @@ function printReport(r: VariantReport, shown: Counterexample | undefined, showTr
       `      shrunk from ${r.found.length} steps and ${r.found.preemptions} preemptions to ${r.length} steps and ${r.preemptions} preemptions`,
     );
   }
-  if (shown && (showTraces || !r.ok)) {
-    shown.witnesses.forEach((w, i) => {
-      io.out(`      witness ${i + 1}, another execution that records part of the cycle (${w.length} steps):`);
-      io.out(formatSteps(w, '      '));
-    });
-    io.out(`      counterexample (${shown.records.length} steps):`);
-    io.out(formatSteps(shown.records, '      '));
-  }
+  if (shown && (showTraces || !r.ok)) io.out(formatCounterexample(shown));
   if (r.traceFile) io.out(`      trace: ${r.traceFile}  (vcpusim replay ${r.traceFile})`);
   if (r.traceError) io.out(`      trace not saved: ${r.traceError}`);
 }

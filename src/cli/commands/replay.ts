@@ -49,6 +49,7 @@ export async function replayCommand(file: string, json: boolean, out: (s: string
     try {
       result = replayMoves(instance, scheduleOf(w.schedule), {
         whats: w.steps.map((s) => `${s.actor}: ${s.what}`),
+        partial: true,
       });
     } catch (e) {
       if (e instanceof ModelError) throw new ModelError(e.kind, `${where}: ${e.message}`, e.where);
