@@ -10,6 +10,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import cmoRoMemslot from '../scenarios/cmo-ro-memslot.ts';
 import mmioSplit from '../scenarios/mmio-split.ts';
+import pvhLow1mb from '../scenarios/pvh-low-1mb.ts';
 import runstate from '../scenarios/runstate.ts';
 import type { CheckOptions } from '../src/explore/check.ts';
 import { checkTargets$ } from '../src/explore/check-targets.ts';
@@ -35,6 +36,7 @@ const SCENARIO_FILE = fileURLToPath(new URL('../scenarios/mmio-split.ts', import
 const BUNDLED = [
   { scenario: cmoRoMemslot, file: fileURLToPath(new URL('../scenarios/cmo-ro-memslot.ts', import.meta.url)) },
   { scenario: mmioSplit, file: SCENARIO_FILE },
+  { scenario: pvhLow1mb, file: fileURLToPath(new URL('../scenarios/pvh-low-1mb.ts', import.meta.url)) },
   { scenario: runstate, file: fileURLToPath(new URL('../scenarios/runstate.ts', import.meta.url)) },
 ];
 type Bundled = (typeof BUNDLED)[number];

@@ -32,6 +32,8 @@ class GuidedStrategy implements Strategy {
   readonly name = 'shrink';
   readonly exhausted = false;
   preemptions = 0;
+  /** Some step had more than one move enabled: another schedule exists. */
+  hadChoice = false;
   private at = 0;
   private last: string | undefined;
 
@@ -42,6 +44,7 @@ class GuidedStrategy implements Strategy {
   }
 
   pick(enabled: readonly Move[]): Move {
+    if (enabled.length > 1) this.hadChoice = true;
     let m: Move | undefined;
     while (!m && this.at < this.moves.length) {
       const want = this.moves[this.at++];
@@ -96,10 +99,12 @@ export function shrinkWhile(
 ): Shrunk {
   const maxTries = options.maxTries ?? 400;
   let tries = 0;
+  let forced = false;
   const attempt = (candidate: readonly string[]) => {
     tries++;
     const s = new GuidedStrategy(candidate);
     const r = runExecution(instance, s, 0, { lockOrders: options.lockOrders });
+    forced = !s.hadChoice;
     return keeps(r) ? { moves: r.moves, steps: r.steps, preemptions: s.preemptions } : undefined;
   };
   const first = attempt(moves);
@@ -115,6 +120,8 @@ export function shrinkWhile(
   }
   let best = first;
   const before = { steps: moves.length, preemptions: first.preemptions };
+  // No step had a choice: this is the only schedule there is, and every candidate would replay it.
+  if (forced) return { ...best, before, tries };
   const better = (c: typeof best) =>
     c.steps < best.steps || (c.steps === best.steps && c.preemptions < best.preemptions);
   let improved = true;

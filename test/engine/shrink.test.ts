@@ -264,6 +264,37 @@ describe('shrink: a schedule already as short as it gets', () => {
   });
 });
 
+// A schedule in which no step had a choice (one actor, or a build ordered by messages) is the
+// only schedule there is: shrinking replays it once and stops, instead of spending its tries.
+describe('shrink: a forced schedule', () => {
+  it('replays it once and returns it unchanged', () => {
+    const instance = make(
+      'shrink-forced',
+      () => ({
+        w: { machine: oneShot([write(FLAG, [1], 'flag'), write(DATA, [1], 'data')], 'w') },
+      }),
+      {
+        'data never set': {
+          kind: 'local' as const,
+          check: (view: WorldView) => (view.peek(DATA, 1)[0] === 1 ? 'data set' : undefined),
+        },
+      },
+    );
+    const moves = ['w', 'w'];
+    const bug = bugOf(instance, moves);
+    expect(bug.invariant).toBe('data never set');
+    const r = shrink(instance, moves, bug);
+    expect(r.tries).toBe(1);
+    expect(r.moves).toEqual(moves);
+    expect(r.before).toEqual({ steps: 2, preemptions: 0 });
+  });
+  it('still shrinks a schedule in which some step had a choice', () => {
+    const instance = lostUpdate();
+    const bug = bugOf(instance, ['a', 'b', 'a', 'b']);
+    expect(shrink(instance, ['a', 'b', 'a', 'b'], bug).tries).toBeGreaterThan(1);
+  });
+});
+
 describe('sameBug', () => {
   const inv: Bug = { kind: 'invariant', invariant: 'I1', message: 'x at 0x10', step: 3 };
   it('matches invariants by name, other bugs by message with the digits ignored', () => {
