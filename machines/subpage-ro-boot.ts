@@ -50,8 +50,10 @@ export interface BootContext extends BootInput {
   readonly entries: readonly SubpageEntry[];
   /** Entry slots in host memory, by mfn, in the order they were created. */
   readonly slots: readonly number[];
-  /** Every registration made, in order (S5 judges them). */
+  /** Every registration made, in order, once its stores are done (S5 judges them). */
   readonly history: readonly RegistrationRecord[];
+  /** The registration in progress. */
+  readonly pending: RegistrationRecord | undefined;
   readonly k: number;
   readonly dom0: boolean;
   /** The registration queued operations (a release-build -EINVAL queues none). */
@@ -85,7 +87,7 @@ export const subpageRoBootSetup = setup({
         const asserts = !!res.assertion && context.build === 'debug';
         enqueue.assign({
           k: context.k + 1,
-          history: [...context.history, { ...r, rc: res.rc, subpages: [], afterDomain: context.dom0 }],
+          pending: { ...r, rc: res.rc, subpages: [], afterDomain: context.dom0 },
           queued: asserts,
         });
         return;
@@ -96,7 +98,7 @@ export const subpageRoBootSetup = setup({
         entries: res.entries,
         slots,
         k: context.k + 1,
-        history: [...context.history, { ...r, rc: 0, subpages: res.subpages, afterDomain: context.dom0 }],
+        pending: { ...r, rc: 0, subpages: res.subpages, afterDomain: context.dom0 },
         queued: true,
       });
       for (const s of res.subpages) {
@@ -112,6 +114,10 @@ export const subpageRoBootSetup = setup({
         }
       }
     }),
+    commit: assign(({ context }) => ({
+      history: context.pending ? [...context.history, context.pending] : context.history,
+      pending: undefined,
+    })),
     refuse: assign(({ context }) => ({
       k: context.k + 1,
       history: [...context.history, { ...current(context)!, rc: EILSEQ, subpages: [], afterDomain: true }],
@@ -138,6 +144,7 @@ export const subpageRoBoot = subpageRoBootSetup.createMachine({
     entries: [],
     slots: [],
     history: [],
+    pending: undefined,
     k: 0,
     dom0: false,
     queued: false,
@@ -149,8 +156,8 @@ export const subpageRoBoot = subpageRoBootSetup.createMachine({
     },
     registering: {
       entry: 'register',
-      always: { guard: 'nothingQueued', target: 'next' },
-      on: { 'ops.done': 'next' },
+      always: { guard: 'nothingQueued', target: 'next', actions: 'commit' },
+      on: { 'ops.done': { target: 'next', actions: 'commit' } },
     },
     creatingDomain: { entry: 'createDomain', on: { 'ops.done': 'late' } },
     late: {
@@ -161,8 +168,8 @@ export const subpageRoBoot = subpageRoBootSetup.createMachine({
     },
     lateWriting: {
       entry: 'register',
-      always: { guard: 'nothingQueued', target: 'late' },
-      on: { 'ops.done': 'late' },
+      always: { guard: 'nothingQueued', target: 'late', actions: 'commit' },
+      on: { 'ops.done': { target: 'late', actions: 'commit' } },
     },
     done: { type: 'final' },
   },

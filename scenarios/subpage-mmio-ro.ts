@@ -312,6 +312,12 @@ export default defineScenario({
         const f = entryField(a.addr);
         if (!f || f.field !== ENTRY_MAPPED) return;
         const value = leToNumber(a.bytes);
+        const off = value - VMAP_VA;
+        if (
+          a.width !== 8 ||
+          (value !== 0 && (off < 0 || off % PAGE !== 0 || off / PAGE >= PAGES * VCPUS.length))
+        )
+          return `${s.actor} ${a.kind === 'write' ? 'wrote' : 'read'} a torn or foreign entry.mapped: ${hex(value)} (${a.width} bytes at ${hex(a.addr)})`;
         if (a.kind === 'write') {
           const before = leToNumber(a.before ?? []);
           if (before !== 0)
@@ -319,12 +325,6 @@ export default defineScenario({
           if (isVcpu(s.actor) && value !== view.context<VcpuContext>(s.actor).ours)
             return `${s.actor} published ${hex(value)}, not the mapping it ioremapped`;
         }
-        const off = value - VMAP_VA;
-        if (
-          value !== 0 &&
-          (a.width !== 8 || off < 0 || off % PAGE !== 0 || off / PAGE >= PAGES * VCPUS.length)
-        )
-          return `${s.actor} ${a.kind === 'write' ? 'wrote' : 'read'} a torn or foreign entry.mapped: ${hex(value)}`;
       },
     },
     // S4: once every vCPU is done, each page has one live mapping, the published one:
