@@ -10,6 +10,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import mmioSplit from '../scenarios/mmio-split.ts';
 import runstate from '../scenarios/runstate.ts';
+import subpageMmioRo from '../scenarios/subpage-mmio-ro.ts';
 import type { CheckOptions } from '../src/explore/check.ts';
 import { checkTargets$ } from '../src/explore/check-targets.ts';
 import { explore } from '../src/explore/explore.ts';
@@ -34,6 +35,10 @@ const SCENARIO_FILE = fileURLToPath(new URL('../scenarios/mmio-split.ts', import
 const BUNDLED = [
   { scenario: mmioSplit, file: SCENARIO_FILE },
   { scenario: runstate, file: fileURLToPath(new URL('../scenarios/runstate.ts', import.meta.url)) },
+  {
+    scenario: subpageMmioRo,
+    file: fileURLToPath(new URL('../scenarios/subpage-mmio-ro.ts', import.meta.url)),
+  },
 ];
 type Bundled = (typeof BUNDLED)[number];
 const fmtBig = (n: number) => (n < 1e6 ? fmt(n) : n.toExponential(1).replace('e+', 'e'));
