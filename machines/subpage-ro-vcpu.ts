@@ -1,12 +1,14 @@
-import { assign, enqueueActions, not, setup } from 'xstate';
+import { and, assign, enqueueActions, not, setup } from 'xstate';
 import {
   acquire,
   assert,
+  choose,
   type DoneEvent,
   leToNumber,
   type OperationEvent,
   read,
   release,
+  result,
   resultBytes,
   toLe,
   write,
@@ -35,7 +37,10 @@ import { ENTRY_MAPPED, ENTRY_RO_ELEMS, PAGE, roBitInWord, roWordOffset } from '.
  * The mapping is real memory: `entry.mapped` is a word in host memory (read unlocked with
  * an `atomic` load, published with an `atomic` store under `subpage_ro_lock`), and each
  * ioremap writes a PTE (mfn<<12 | present | rw) into the ioremap area, each iounmap clears
- * it. The device store goes wherever the PTE of the mapping in use points.
+ * it. The device store goes wherever the PTE of the mapping in use points. With
+ * `ioremapMayFail` each ioremap may return NULL (a `choose`): the final version then
+ * publishes NULL if nobody beat it, and the write is dropped with "Failed to map page for
+ * MMIO write" (§3.4 step 4).
  *
  * Named implementations the variants swap:
  * - `route` (action): the current path (PV hook; HVM MMIO handler of 8f36bde2b2), the
@@ -63,6 +68,8 @@ export interface VcpuInput {
   readonly vmapPtes: number;
   readonly pages: number;
   readonly stores: readonly GuestStore[];
+  /** ioremap may fail (§3.4 step 4): a `choose` at each call. */
+  readonly ioremapMayFail: boolean;
 }
 
 export type VcpuPhase = 'waiting' | 'faulting' | 'emulating' | 'mapping' | 'storing' | 'done';
@@ -189,6 +196,12 @@ export const subpageRoVcpuSetup = setup({
       finished(context, 'dropped', `ignoring write to R/O MMIO ${where(context)} len ${cur(context).len}`),
     ),
     noteStored: assign(({ context }) => finished(context, 'stored')),
+    noteMapFailed: assign(({ context }) =>
+      finished(context, 'map failed', `Failed to map page for MMIO write at ${where(context)}`),
+    ),
+    chooseIoremap: enqueueActions(({ enqueue }) => {
+      enqueue(choose('ioremap', ['mapped', 'NULL']));
+    }),
     // §3.4 step 1: if entry->mapped is set (unlocked read), use it.
     readMappedUnlocked: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ phase: 'mapping' });
@@ -280,6 +293,9 @@ export const subpageRoVcpuSetup = setup({
     // v2 (§3.4): ioremap under the lock; the final version maps first.
     ioremapUnderLock: () => false,
     haveOurs: ({ context }) => context.ours !== 0,
+    mappedNull: ({ context }) => context.mapped === 0,
+    ioremapMayFail: ({ context }) => context.ioremapMayFail,
+    ioremapFailed: ({ event }) => result<string>(event, 'ioremap') === 'NULL',
     ptePresent: ({ event }) => leToNumber(resultBytes(event, 'pte')) % 2 === 1,
     unsupportedWidth: ({ context }) => !STORE_WIDTHS.includes(cur(context).len),
     debugBuild: ({ context }) => context.build === 'debug',
@@ -387,10 +403,18 @@ export const subpageRoVcpu = subpageRoVcpuSetup.createMachine({
       entry: 'readMappedUnlocked',
       on: {
         'ops.done': [
-          { guard: 'mappedNonNull', target: 'translate', actions: 'useMapped' },
+          { guard: 'mappedNonNull', target: 'gotMapping', actions: 'useMapped' },
           { guard: 'ioremapUnderLock', target: 'lockRecheck' },
+          { guard: 'ioremapMayFail', target: 'ioremapOutcome' },
           { target: 'ioremapping' },
         ],
+      },
+    },
+    // §3.4 step 4: whether ioremap fails (only with ioremapMayFail).
+    ioremapOutcome: {
+      entry: 'chooseIoremap',
+      on: {
+        'ops.done': [{ guard: 'ioremapFailed', target: 'lockRecheck' }, { target: 'ioremapping' }],
       },
     },
     ioremapping: { entry: 'ioremap', on: { 'ops.done': 'lockRecheck' } },
@@ -400,13 +424,26 @@ export const subpageRoVcpu = subpageRoVcpuSetup.createMachine({
         'ops.done': [
           { guard: 'mappedNonNull', target: 'discarding' },
           { guard: 'haveOurs', target: 'publishing' },
-          { target: 'mappingUnderLock' },
+          { guard: and(['ioremapUnderLock', 'ioremapMayFail']), target: 'ioremapOutcomeLocked' },
+          { guard: 'ioremapUnderLock', target: 'mappingUnderLock' },
+          // Our ioremap failed and nobody published: publish NULL (§3.4 step 4).
+          { target: 'publishing' },
         ],
       },
     },
-    discarding: { entry: 'unlockAndDiscard', on: { 'ops.done': 'translate' } },
-    publishing: { entry: 'publish', on: { 'ops.done': 'translate' } },
-    mappingUnderLock: { entry: 'ioremapAndPublish', on: { 'ops.done': 'translate' } },
+    ioremapOutcomeLocked: {
+      entry: 'chooseIoremap',
+      on: {
+        'ops.done': [{ guard: 'ioremapFailed', target: 'publishing' }, { target: 'mappingUnderLock' }],
+      },
+    },
+    discarding: { entry: 'unlockAndDiscard', on: { 'ops.done': 'gotMapping' } },
+    publishing: { entry: 'publish', on: { 'ops.done': 'gotMapping' } },
+    mappingUnderLock: { entry: 'ioremapAndPublish', on: { 'ops.done': 'gotMapping' } },
+    // A NULL mapping: "Failed to map page for MMIO write", the write is dropped.
+    gotMapping: {
+      always: [{ guard: 'mappedNull', target: 'next', actions: 'noteMapFailed' }, { target: 'translate' }],
+    },
     translate: {
       entry: 'readPte',
       on: {

@@ -266,6 +266,65 @@ describe('subpage-mmio-ro: the write-fault paths', () => {
   });
 });
 
+describe('subpage-mmio-ro: the lazy mapping (domain-facts §3.4)', () => {
+  it('a failed ioremap publishes NULL and the write is dropped with "Failed to map page"', async () => {
+    const probe = withVariants(
+      { final: { description: 'final', expect: 'pass' } },
+      {
+        probe: {
+          kind: 'local',
+          check: (view) => {
+            const r = view.context<VcpuContext>('vcpu0').records.find((x) => x.outcome === 'map failed');
+            return r ? `reached: ${r.log}` : undefined;
+          },
+        },
+      },
+    );
+    expect((await verdict(probe, 'final')).message).toMatch(
+      /Failed to map page for MMIO write at 0xfe010008/,
+    );
+    // The choice is explored: more classes than with an ioremap that never fails, all passing.
+    for (const variant of ['final-map-then-recheck', 'v2-map-under-lock']) {
+      const mayFail = await verdict(subpage, variant);
+      const ok = await verdict(subpage, variant, { ioremap: 'ok' });
+      expect([mayFail.verdict, ok.verdict]).toEqual(['pass', 'pass']);
+      expect(ok.exhaustive && mayFail.exhaustive).toBe(true);
+      expect(mayFail.classes).toBeGreaterThan(ok.classes!);
+    }
+  });
+  it('the race detector finds no race in the fixed protocols (atomic unlocked read, atomic publish under the lock)', async () => {
+    const noInvariants = withVariants(
+      {
+        final: { description: 'final', expect: 'pass' },
+        v2: { description: 'v2', expect: 'pass', provide: subpage.variants['v2-map-under-lock'].provide },
+      },
+      {},
+    );
+    for (const variant of ['final', 'v2']) {
+      const v = await verdict(noInvariants, variant);
+      expect(v.verdict).toBe('pass');
+      expect(v.exhaustive).toBe(true);
+    }
+  });
+  it('a plain (unmarked) publish races with the unlocked read of entry.mapped', async () => {
+    const plain = subpageRoVcpuSetup.enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ mapped: context.ours });
+      enqueue(write(context.entries[0].addr + ENTRY_MAPPED, toLe(context.ours, 8), 'entry.mapped'));
+      enqueue(release('subpage_ro_lock'));
+    });
+    const s = withVariants({
+      plain: {
+        description: 'plain',
+        expect: 'pass',
+        provide: { 'subpage-ro-vcpu': { actions: { publish: plain } } },
+      },
+    });
+    const v = await verdict(s, 'plain');
+    expect(v.kind).toBe('race');
+    expect(v.message).toMatch(/0x100008\/8/);
+  });
+});
+
 describe('subpage-mmio-ro: each invariant catches the rule it guards', () => {
   const mutant = (provide: VariantSpec<Params>['provide'], params?: Params) =>
     withVariants({
