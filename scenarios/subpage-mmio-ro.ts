@@ -178,7 +178,8 @@ export default defineScenario({
     ioremap: {
       default: 'may-fail',
       values: ['may-fail', 'ok'],
-      description: 'may-fail: every ioremap may return NULL (§3.4 step 4), a choice the search explores; ok: it never fails',
+      description:
+        'may-fail: every ioremap may return NULL (§3.4 step 4), a choice the search explores; ok: it never fails',
     },
     build: {
       default: 'debug',
