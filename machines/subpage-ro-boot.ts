@@ -18,9 +18,9 @@ import {
  * build fires the ASSERTs (misalignment, overlap) as assertions; a release build returns
  * -EINVAL for misalignment and sets overlapping bits silently (S5 catches that).
  *
- * `late` registrations run after the domain exists. Since 06fd6818ea's sibling change
- * (§3.2 step 1) they are refused with -EILSEQ (`refusesAfterBoot`); the original code was
- * __init only and had no such check, which the S5 tests swap in.
+ * `late` registrations run after the domain exists. Later versions refuse them with
+ * -EILSEQ once past SYS_STATE_smp_boot (§3.2 step 1, `refusesAfterBoot`); the original
+ * code was __init only and had no such check, which the S5 tests swap in.
  */
 export interface Registration {
   readonly start: number;

@@ -312,9 +312,9 @@ export const route8847d6e23f = subpageRoVcpuSetup.assign(({ context }) => {
 });
 
 /**
- * Before 8847d6e23f (seed 002's commit message): an HVM write violation on a
- * p2m_mmio_direct page in mmio_ro_ranges is a straight domain_crash(); a PV guest gets the
- * #PF back.
+ * Before 8847d6e23f (seed 002: "when a guest tries to write to an MMIO page on the
+ * mmio_ro_ranges, it's either immediately crashed on EPT violation - if that's HVM, or if
+ * PV, it gets #PF"): the whole page is read-only.
  */
 export const routeWholePage = subpageRoVcpuSetup.assign(({ context }) => ({
   phase: 'emulating' as const,
