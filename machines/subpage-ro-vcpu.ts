@@ -70,6 +70,8 @@ export interface VcpuInput {
   readonly stores: readonly GuestStore[];
   /** ioremap may fail (§3.4 step 4): a `choose` at each call. */
   readonly ioremapMayFail: boolean;
+  /** The fault carries the linear address (cr2 for PV, the EPT exit's gla on Intel; not on AMD, §3.3). */
+  readonly glaValid: boolean;
 }
 
 export type VcpuPhase = 'waiting' | 'faulting' | 'emulating' | 'mapping' | 'storing' | 'done';
@@ -162,6 +164,13 @@ export const subpageRoVcpuSetup = setup({
       route: context.guest === 'pv' ? ('hook' as const) : ('handler' as const),
     })),
     noteCrash: assign(({ context }) => finished(context, 'domain_crash', 'domain_crash()')),
+    noteEmulationCrash: assign(({ context }) => {
+      const s = cur(context);
+      const gla = context.glaValid
+        ? `gla ${(context.glaBase + s.page * PAGE + cr2Of(s)).toString(16)}`
+        : 'no gla';
+      return finished(context, 'domain_crash', `hvm_emulate_one_mmio: bad access (${gla}); domain_crash()`);
+    }),
     noteGuestPf: assign(({ context }) =>
       finished(context, 'bad access', `#PF on R/O MMIO ${where(context)} injected into the guest`),
     ),
@@ -282,7 +291,9 @@ export const subpageRoVcpuSetup = setup({
     routeCrash: ({ context }) => context.route === 'crash',
     routeGuestPf: ({ context }) => context.route === 'guest-pf',
     routeHook: ({ context }) => context.route === 'hook',
-    hookRejects: ({ context }) => !hookAccepts(cur(context)),
+    // The hook compares with cr2: an HVM exit without a linear address (AMD) never matches.
+    hookRejects: ({ context }) => !context.glaValid || !hookAccepts(cur(context)),
+    hvm: ({ context }) => context.guest !== 'pv',
     handlerRejects: ({ context }) => !handlerAccepts(cur(context)),
     // 8dbd9966f8 (§3.5): the hook performs only bytes <= 8.
     tooWide: ({ context }) => cur(context).len > 8,
@@ -375,6 +386,9 @@ export const subpageRoVcpu = subpageRoVcpuSetup.createMachine({
     // mmio_ro_emulated_write (§3.3 PV step 2, §3.5).
     hook: {
       always: [
+        // HVM (8847d6e23f): hvm_emulate_one_mmio() is not X86EMUL_OKAY, so the fault falls
+        // through to domain_crash().
+        { guard: and(['hookRejects', 'hvm']), target: 'crashed', actions: 'noteEmulationCrash' },
         { guard: 'hookRejects', target: 'next', actions: 'noteBadAccess' },
         { guard: 'tooWide', target: 'next', actions: 'noteUnsupported' },
         { target: 'writeEmulate' },

@@ -181,6 +181,11 @@ export default defineScenario({
       description:
         'the boot registrations: dbc, overlap (two overlapping ranges), misaligned (a size not a multiple of 8)',
     },
+    cpu: {
+      default: 'intel',
+      values: ['intel', 'amd'],
+      description: 'amd: an HVM nested page fault carries no linear address (§3.3 "HVM, current")',
+    },
     ioremap: {
       default: 'may-fail',
       values: ['may-fail', 'ok'],
@@ -233,6 +238,7 @@ export default defineScenario({
               pages: PAGES,
               stores: program[id] ?? [],
               ioremapMayFail: p.ioremap === 'may-fail',
+              glaValid: p.guest === 'pv' || p.cpu === 'intel',
             },
           },
         ]),
@@ -430,6 +436,13 @@ export default defineScenario({
       description:
         "8847d6e23f's HVM path: allowed writes emulated through the hook, a write into the read-only part crashes the domU",
       expect: 'pass',
+      provide: { 'subpage-ro-vcpu': { actions: { route: route8847d6e23f } } },
+    },
+    'hvm-8847d6e23f-amd': {
+      description:
+        "8847d6e23f's HVM path on AMD: no linear address on the exit, so the hook's cr2 check fails and an allowed write crashes the domU (fixed by 8f36bde2b2)",
+      expect: 'bug',
+      params: { cpu: 'amd' },
       provide: { 'subpage-ro-vcpu': { actions: { route: route8847d6e23f } } },
     },
     'page-base-store': {

@@ -29,6 +29,7 @@ describe('--json output (DESIGN §3)', () => {
       'subpage-mmio-ro:unserialised-map',
       'subpage-mmio-ro:whole-page-ro',
       'subpage-mmio-ro:hvm-8847d6e23f',
+      'subpage-mmio-ro:hvm-8847d6e23f-amd',
       'subpage-mmio-ro:page-base-store',
       'subpage-mmio-ro:wide-store',
       'subpage-mmio-ro:wide-store-fixed',

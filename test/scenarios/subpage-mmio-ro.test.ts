@@ -196,6 +196,17 @@ describe('subpage-mmio-ro: what each bug shows', () => {
       /vcpu\d's mapping 0x82c00040[0-3]000 of mfn 0xfe01[01] leaked: entry\.mapped is 0x82c00040[0-3]000/,
     );
   });
+  it('hvm-8847d6e23f-amd: with no linear address the hook rejects the allowed write and the domU crashes', async () => {
+    const v = await verdict(subpage, 'hvm-8847d6e23f-amd');
+    expect(v.invariant).toBe('allowed-store-performed');
+    expect(v.message).toMatch(
+      /ended in domain_crash \(hvm_emulate_one_mmio: bad access \(no gla\); domain_crash\(\)\)/,
+    );
+    // 8f36bde2b2's handler needs no linear address.
+    const fixed = await verdict(subpage, 'final-map-then-recheck', { cpu: 'amd' });
+    expect(fixed.verdict).toBe('pass');
+    expect(fixed.exhaustive).toBe(true);
+  });
   it('page-base-store: the allowed store lands at offset 0 of the page', async () => {
     const v = await verdict(subpage, 'page-base-store');
     expect(v.kind).toBe('invariant');
