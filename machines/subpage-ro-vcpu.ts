@@ -109,9 +109,9 @@ const entryOf = (c: VcpuContext) => c.entries.find((e) => e.mfn === mfnOf(c));
 const roBit = (c: VcpuContext) => !!entryOf(c) && roBitInWord(c.roWord, cur(c).offset);
 const slotOf = (c: VcpuContext) => c.id * c.pages + cur(c).page;
 /** The VA this CPU's ioremap of the store's page returns. */
-export const ourVa = (c: VcpuContext) => c.vmapVa + slotOf(c) * PAGE;
+const ourVa = (c: VcpuContext) => c.vmapVa + slotOf(c) * PAGE;
 /** The PTE behind a VA of the ioremap area. */
-export const pteOf = (c: VcpuInput, va: number) => c.vmapPtes + ((va - c.vmapVa) / PAGE) * 8;
+const pteOf = (c: VcpuInput, va: number) => c.vmapPtes + ((va - c.vmapVa) / PAGE) * 8;
 const mappedAddr = (c: VcpuContext) => entryOf(c)!.addr + ENTRY_MAPPED;
 const where = (c: VcpuContext) => mfnOffset(mfnOf(c), cur(c).offset);
 
