@@ -80,6 +80,8 @@ export interface StoreRecord {
   readonly store: GuestStore;
   readonly mfn: number;
   readonly roQword: boolean;
+  /** The write-fault path that handled it (none if the store did not fault). */
+  readonly route: Route | 'guest-pf' | undefined;
   readonly outcome: StoreOutcome;
   /** What Xen logged for it, if anything. */
   readonly log?: string;
@@ -121,6 +123,7 @@ function finished(c: VcpuContext, outcome: StoreOutcome, log?: string) {
     store: cur(c),
     mfn: mfnOf(c),
     roQword: roBit(c),
+    route: c.route,
     outcome,
     ...(log ? { log } : {}),
   };
@@ -148,7 +151,7 @@ export const subpageRoVcpuSetup = setup({
     // EPT/NPT write violation on p2m_mmio_direct for HVM).
     guestStore: enqueueActions(({ context, enqueue }) => {
       const s = cur(context);
-      enqueue.assign({ phase: 'faulting', roWord: [] });
+      enqueue.assign({ phase: 'faulting', roWord: [], route: undefined });
       enqueue(write(context.glaBase + s.page * PAGE + s.offset, s.data, 'guest store'));
     }),
     // test_bit(offset / 8, ro_elems): the unsigned long holding the bit.

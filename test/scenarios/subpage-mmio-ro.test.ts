@@ -366,6 +366,29 @@ describe('subpage-mmio-ro: each invariant catches the rule it guards', () => {
     expect(v.invariant).toBe('S1-ro-store-dropped');
     expect(v.message).toMatch(/crashed a pvh-dom0 domain instead of being dropped and logged/);
   });
+  it('S1: the 2025 MMIO handler must not crash a domU for a read-only write', async () => {
+    const crashInHandler = subpageRoVcpuSetup.assign(({ context }) => ({
+      k: context.k + 1,
+      records: [
+        ...context.records,
+        {
+          store: context.stores[context.k],
+          mfn: context.mfns[context.stores[context.k].page],
+          roQword: true,
+          route: context.route,
+          outcome: 'domain_crash' as const,
+        },
+      ],
+    }));
+    const v = await verdict(
+      mutant({ 'subpage-ro-vcpu': { actions: { noteDropped: crashInHandler } } }),
+      'mutant',
+    );
+    expect(v.invariant).toBe('S1-ro-store-dropped');
+    expect(v.message).toMatch(
+      /vcpu0's 4-byte store to 0xfe010044 crashed a hvm-domU domain in the MMIO handler/,
+    );
+  });
   it('S3: a hook that lets a misaligned store through splits it at the device', async () => {
     const v = await verdict(
       mutant(
