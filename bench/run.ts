@@ -12,6 +12,7 @@ import cmoRoMemslot from '../scenarios/cmo-ro-memslot.ts';
 import mmioSplit from '../scenarios/mmio-split.ts';
 import pvhLow1mb from '../scenarios/pvh-low-1mb.ts';
 import runstate from '../scenarios/runstate.ts';
+import subpageMmioRo from '../scenarios/subpage-mmio-ro.ts';
 import type { CheckOptions } from '../src/explore/check.ts';
 import { checkTargets$ } from '../src/explore/check-targets.ts';
 import { explore } from '../src/explore/explore.ts';
@@ -38,6 +39,10 @@ const BUNDLED = [
   { scenario: mmioSplit, file: SCENARIO_FILE },
   { scenario: pvhLow1mb, file: fileURLToPath(new URL('../scenarios/pvh-low-1mb.ts', import.meta.url)) },
   { scenario: runstate, file: fileURLToPath(new URL('../scenarios/runstate.ts', import.meta.url)) },
+  {
+    scenario: subpageMmioRo,
+    file: fileURLToPath(new URL('../scenarios/subpage-mmio-ro.ts', import.meta.url)),
+  },
 ];
 type Bundled = (typeof BUNDLED)[number];
 const fmtBig = (n: number) => (n < 1e6 ? fmt(n) : n.toExponential(1).replace('e+', 'e'));

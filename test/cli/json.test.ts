@@ -34,6 +34,16 @@ describe('--json output (DESIGN §3)', () => {
       'runstate:single-gpc',
       'runstate:inverted-lock-order',
       'runstate:check-outside-lock',
+      'subpage-mmio-ro:final-map-then-recheck',
+      'subpage-mmio-ro:v2-map-under-lock',
+      'subpage-mmio-ro:unserialised-map',
+      'subpage-mmio-ro:whole-page-ro',
+      'subpage-mmio-ro:hvm-8847d6e23f',
+      'subpage-mmio-ro:hvm-8847d6e23f-amd',
+      'subpage-mmio-ro:page-base-store',
+      'subpage-mmio-ro:wide-store',
+      'subpage-mmio-ro:wide-store-fixed',
+      'subpage-mmio-ro:pv',
     ]);
     for (const v of doc.results) {
       for (const k of [
