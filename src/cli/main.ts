@@ -19,7 +19,7 @@ usage:
   vcpusim check [<scenario>[:<variant>] ...] [--strategy portfolio|dpor|pct|random]
                 [--max-schedules N] [--budget 30s] [--workers N] [--shard i/n] [--seed N]
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
-                [--junit FILE] [--coverage]
+                [--junit FILE] [--coverage] [--report DIR]
   vcpusim replay <trace.json> [--json]
   vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid|svg] [--out DIR]
                   [--coverage REPORT.json] [--param k=v ...]
@@ -36,6 +36,8 @@ lock-order (lockdep-style inversions), deadlock and liveness (hot states) unless
 A trace file records the checkers, so replay reaches the same verdict.
 --coverage records which machine transitions the explored executions take (per actor in
 the report; diagram --coverage REPORT.json marks the ones not taken).
+--report DIR writes a self-contained HTML report there (verdicts, each counterexample as
+a sequence diagram with a step-through view on the statecharts, coverage).
 --junit FILE also writes JUnit XML (a test case per variant). Under GitHub Actions
 (GITHUB_ACTIONS=true) check also prints annotations and appends a Markdown summary, with
 each counterexample as a Mermaid sequence diagram, to GITHUB_STEP_SUMMARY.
@@ -120,6 +122,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           json: { type: 'boolean' },
           junit: { type: 'string' },
           coverage: { type: 'boolean' },
+          report: { type: 'string' },
         });
         const checkers = parseNoCheck(values['no-check']);
         return await checkCommand(
@@ -138,6 +141,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
             json: !!values.json,
             junit: values.junit,
             coverage: !!values.coverage,
+            report: values.report,
           },
           io,
         );

@@ -1,4 +1,5 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CheckerOptions } from '../../checkers/settings.ts';
 import { type CheckEvent, type CheckOptions, STRATEGIES, type StrategyName } from '../../explore/check.ts';
 import {
@@ -11,10 +12,13 @@ import { defaultWorkers } from '../../explore/worker-pool.ts';
 import { ModelError, UsageError } from '../../model/errors.ts';
 import { type Counterexample, formatCounterexample } from '../../report/counterexample.ts';
 import { annotations, stepSummary } from '../../report/github-actions.ts';
+import { htmlReport, reportVariant } from '../../report/html-report.ts';
 import { junitXml } from '../../report/junit.ts';
 import type { VariantReport } from '../../report/variant-report.ts';
-import { parseParams } from '../../scenario/instance.ts';
+import type { Bug } from '../../runtime/step.ts';
+import { parseParams, type ScenarioInstance } from '../../scenario/instance.ts';
 import { loadBundled, resolveScenario, splitTarget } from '../../scenario/load.ts';
+import { VERSION } from '../../version.ts';
 import type { Io } from '../io.ts';
 import { ProgressLine } from '../progress-line.ts';
 
@@ -36,6 +40,8 @@ export interface CheckArgs {
   readonly junit?: string;
   /** `--coverage`: record the transitions the executions take. */
   readonly coverage?: boolean;
+  /** `--report DIR`: write the HTML report there (records coverage too). */
+  readonly report?: string;
 }
 
 async function resolveTargets(a: CheckArgs): Promise<(CheckTarget | FailedTarget)[]> {
@@ -106,24 +112,27 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
     seed: a.seed,
     signal: controller.signal,
     checkers: a.checkers,
-    coverage: a.coverage,
+    coverage: a.coverage || a.report !== undefined,
     progressMs: io.isTTY ? 250 : 10_000,
   };
   const showTraces = a.targets.length > 0;
   const progress = new ProgressLine(io);
   const reports: VariantReport[] = [];
   const bugs = new Map<string, Counterexample>();
+  const instances = new Map<string, ScenarioInstance>();
+  const bugOf = new Map<string, Bug>();
   try {
     await new Promise<void>((resolve, reject) => {
       checkTargets$(targets, options).subscribe({
         next: (e: CheckEvent) => {
           if (e.type === 'progress') progress.update(e.progress);
-          else if (e.type === 'bug')
-            bugs.set(`${e.instance.scenario.name}:${e.instance.variant}`, {
-              records: e.records,
-              witnesses: e.witnesses ?? [],
-            });
-          else if (e.type === 'done') {
+          else if (e.type === 'start')
+            instances.set(`${e.instance.scenario.name}:${e.instance.variant}`, e.instance);
+          else if (e.type === 'bug') {
+            const key = `${e.instance.scenario.name}:${e.instance.variant}`;
+            bugs.set(key, { records: e.records, witnesses: e.witnesses ?? [] });
+            if (e.trace.bug) bugOf.set(key, e.trace.bug);
+          } else if (e.type === 'done') {
             progress.clear();
             reports.push(e.report);
             if (!a.json)
@@ -160,6 +169,22 @@ export async function checkCommand(a: CheckArgs, io: Io): Promise<number> {
     }
   };
   if (a.junit) writeOut(a.junit, 'JUnit report', junitXml(reports, bugs));
+  if (a.report !== undefined) {
+    const variants = await Promise.all(
+      reports.map((r) => {
+        const key = `${r.scenario}:${r.variant}`;
+        return reportVariant(r, instances.get(key)?.actors ?? [], bugs.get(key), bugOf.get(key));
+      }),
+    );
+    const file = join(a.report, 'index.html');
+    try {
+      mkdirSync(a.report, { recursive: true });
+    } catch {
+      // writeOut names the failure.
+    }
+    writeOut(file, 'HTML report', htmlReport(variants, { version: VERSION }));
+    if (!failed) io.err(`report: ${file}`);
+  }
   const env = io.env ?? process.env;
   if (env.GITHUB_ACTIONS === 'true') {
     // Workflow commands on stdout, where the runner reads them; with --json, stdout is the document.
