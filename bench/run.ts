@@ -45,6 +45,8 @@ const BUNDLED = [
   },
 ];
 type Bundled = (typeof BUNDLED)[number];
+/** The scenario of the single-variant figures (executions/s, the parallel workload). */
+const MMIO_SPLIT: Bundled = BUNDLED.find((b) => b.scenario === mmioSplit)!;
 const fmtBig = (n: number) => (n < 1e6 ? fmt(n) : n.toExponential(1).replace('e+', 'e'));
 
 /** Executions/s and steps/s of `check mmio-split:fixed` (random strategy, in-process). */
@@ -209,7 +211,7 @@ async function parallelTable() {
 }
 
 /** A run of `check` on one variant, as the CLI does it (from the scenario file, so workers can load it). */
-async function checkOne(variant: string, options: CheckOptions, target: Bundled = BUNDLED[0]) {
+async function checkOne(variant: string, options: CheckOptions, target: Bundled = MMIO_SPLIT) {
   const events = await lastValueFrom(
     checkTargets$([{ ...target, variant }], {
       traceDir: null,

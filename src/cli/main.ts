@@ -5,6 +5,7 @@ import { durationOption, intOption, parse, shardOption } from './args.ts';
 import { checkCommand } from './commands/check.ts';
 import { diagramCommand } from './commands/diagram.ts';
 import { listCommand } from './commands/list.ts';
+import { liveCommand } from './commands/live.ts';
 import { mergeCommand } from './commands/merge.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
@@ -21,6 +22,8 @@ usage:
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
                 [--junit FILE] [--coverage] [--report DIR]
   vcpusim replay <trace.json> [--json]
+  vcpusim live <scenario>[:<variant>] --controlled [--duration 10s | --runs N] [--seed N]
+              [--step-timeout 5s] [--param k=v ...] [--no-check LIST] [--json]
   vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid|svg] [--out DIR]
                   [--coverage REPORT.json] [--param k=v ...]
   vcpusim merge <report.json ...> [--json]
@@ -85,6 +88,41 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           },
           io.out,
         );
+      }
+      case 'live': {
+        const { values, positionals } = parse('live', rest, {
+          controlled: { type: 'boolean' },
+          duration: { type: 'string' },
+          runs: { type: 'string' },
+          seed: { type: 'string' },
+          'step-timeout': { type: 'string' },
+          param: { type: 'string', multiple: true },
+          'no-check': { type: 'string', multiple: true },
+          json: { type: 'boolean' },
+        });
+        if (positionals.length !== 1) throw new UsageError('live takes one <scenario>[:<variant>]');
+        const controller = new AbortController();
+        const onSigint = () => controller.abort();
+        process.on('SIGINT', onSigint);
+        try {
+          return await liveCommand(
+            {
+              target: positionals[0],
+              controlled: !!values.controlled,
+              durationMs: durationOption('duration', values.duration) ?? 10_000,
+              runs: intOption('runs', values.runs, 1),
+              seed: intOption('seed', values.seed) ?? 0,
+              stepTimeoutMs: durationOption('step-timeout', values['step-timeout']),
+              params: values.param ?? [],
+              checkers: parseNoCheck(values['no-check']),
+              json: !!values.json,
+              signal: controller.signal,
+            },
+            (l) => io.out(l),
+          );
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
       }
       case 'diagram': {
         const { values, positionals } = parse('diagram', rest, {
@@ -159,7 +197,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       }
       default:
         throw new UsageError(
-          `unknown command '${command}' (commands: list, run, check, replay, merge, diagram; see 'vcpusim help')`,
+          `unknown command '${command}' (commands: list, run, check, replay, merge, diagram, live; see 'vcpusim help')`,
         );
     }
   } catch (e) {

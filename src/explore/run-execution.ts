@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { LockEdge } from '../checkers/lock-order.ts';
 import { ModelError } from '../model/errors.ts';
+import type { ActorHosting } from '../runtime/actor-host.ts';
 import type { Checkpoint } from '../runtime/execution.ts';
 import { Execution } from '../runtime/execution.ts';
 import type { Bug, Footprint, StepRecord } from '../runtime/step.ts';
@@ -42,6 +43,8 @@ export interface RunOptions {
   readonly onStep?: (record: StepRecord) => void;
   /** Lock orders other executions recorded (see ExecutionOptions.lockOrders). */
   readonly lockOrders?: readonly LockEdge[];
+  /** Where the machines run (see ExecutionOptions.hosting). */
+  readonly hosting?: ActorHosting;
 }
 
 /** Runs one execution under a strategy, to its end or its first bug. */
@@ -59,6 +62,7 @@ export function runExecution(
     from: options.resume?.checkpoint,
     lockOrders: options.lockOrders,
     coverage: instance.coverage,
+    hosting: options.hosting,
   });
   if (!options.resume) exec.start();
   const moves: string[] = options.resume ? [...options.resume.moves] : [];

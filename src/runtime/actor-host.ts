@@ -5,6 +5,7 @@ import {
   createActor,
   type EventObject,
   type InspectionEvent,
+  type StateValue,
 } from 'xstate';
 import type { Unit } from '../memory/atomic-units.ts';
 import type { Operation } from '../model/operation.ts';
@@ -19,9 +20,42 @@ export interface Pending {
   readonly acc: number[];
 }
 
+/** The snapshot of an actor, as much of it as the runtime reads. */
+export interface HostedSnapshot {
+  readonly value: StateValue;
+  readonly context: unknown;
+  readonly status: string;
+  hasTag(tag: string): boolean;
+}
+
+/** What the runtime needs of an actor: an xstate actor in this thread, or one on a worker (src/live/). */
+export interface HostedActor {
+  start(): void;
+  send(event: EventObject): void;
+  getSnapshot(): HostedSnapshot;
+}
+
+/**
+ * Hosts an actor's machine somewhere else (`live --controlled` runs each on its own
+ * worker thread): what the machine emits and throws comes back through the sinks.
+ */
+export type ActorHosting = (
+  actor: string,
+  sinks: { readonly emit: (ev: EventObject) => void; readonly fail: (e: unknown) => void },
+) => HostedActor;
+
+export interface ActorHostOptions {
+  /** Resume from this snapshot (a checkpoint's) instead of the initial state. */
+  readonly from?: AnyMachineSnapshot;
+  /** Told the name of every transition the machine takes (coverage). */
+  readonly onTransition?: (id: string) => void;
+  /** Run the machine there instead of in this thread. */
+  readonly hosting?: ActorHosting;
+}
+
 /** One actor of an execution: its xstate actor, queue of operations and step count. */
 export class ActorHost {
-  readonly actor: Actor<AnyStateMachine>;
+  readonly actor: HostedActor;
   readonly queue: Pending[] = [];
   results: Record<string, unknown> = {};
   /** Events emitted by the transition in progress. */
@@ -34,14 +68,21 @@ export class ActorHost {
     readonly name: string,
     machine: AnyStateMachine,
     input: unknown,
-    /** Resume from this snapshot (a checkpoint's) instead of the initial state. */
-    from?: AnyMachineSnapshot,
-    /** Told the name of every transition the machine takes (coverage). */
-    onTransition?: (id: string) => void,
+    options: ActorHostOptions = {},
   ) {
+    if (options.hosting) {
+      this.actor = options.hosting(name, {
+        emit: (ev) => this.emitted.push(ev),
+        fail: (e) => {
+          this.error = e;
+        },
+      });
+      return;
+    }
+    const { from, onTransition } = options;
     const snapshot = from ? machine.getPersistedSnapshot(from) : undefined;
     const ids = onTransition ? transitionIds(machine) : undefined;
-    this.actor = createActor(machine, {
+    const actor: Actor<AnyStateMachine> = createActor(machine, {
       input,
       id: name,
       snapshot,
@@ -57,14 +98,15 @@ export class ActorHost {
           }
         : {}),
     });
-    this.actor.on('*', (ev) => {
+    actor.on('*', (ev) => {
       this.emitted.push(ev);
     });
-    this.actor.subscribe({
+    actor.subscribe({
       error: (e) => {
         this.error = e;
       },
     });
+    this.actor = actor;
   }
 
   refreshState(): void {

@@ -9,7 +9,7 @@ import { GuestMemory, OutOfBoundsError } from '../memory/guest-memory.ts';
 import { ModelError } from '../model/errors.ts';
 import { DONE_EVENT, hex } from '../model/operation.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
-import { ActorHost, type Pending } from './actor-host.ts';
+import { ActorHost, type ActorHosting, type Pending } from './actor-host.ts';
 import { TraceHasher } from './hash.ts';
 import { LockTable } from './locks.ts';
 import { Mailboxes } from './mailbox.ts';
@@ -56,6 +56,8 @@ export interface ExecutionOptions {
   readonly lockOrders?: readonly LockEdge[];
   /** Record the name of every transition the machines take (`covered()`). */
   readonly coverage?: boolean;
+  /** Run the machines there rather than in this thread (src/live/: `live --controlled`). */
+  readonly hosting?: ActorHosting;
 }
 
 /**
@@ -153,7 +155,12 @@ export class Execution {
         }
       : undefined;
     this.hosts = instance.actors.map(
-      (a, i) => new ActorHost(a.name, a.machine, a.input, cp?.actors[i].snapshot, taken),
+      (a, i) =>
+        new ActorHost(a.name, a.machine, a.input, {
+          from: cp?.actors[i].snapshot,
+          onTransition: taken,
+          hosting: options.hosting,
+        }),
     );
     for (const h of this.hosts) this.byName.set(h.name, h);
     for (let i = 0; i < names.length; i++) this.actorIndex.set(names[i], i);
