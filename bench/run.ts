@@ -16,7 +16,12 @@ import subpageMmioRo from '../scenarios/subpage-mmio-ro.ts';
 import type { CheckOptions } from '../src/explore/check.ts';
 import { checkTargets$ } from '../src/explore/check-targets.ts';
 import { explore } from '../src/explore/explore.ts';
+import { runExecution } from '../src/explore/run-execution.ts';
 import { check, defineScenario } from '../src/index.ts';
+import { ActorThreads } from '../src/live/actor-threads.ts';
+import { controlledRun } from '../src/live/controlled.ts';
+import { checkLive } from '../src/live/live-check.ts';
+import { LiveRunner } from '../src/live/live-run.ts';
 import type { CheckReport } from '../src/report/variant-report.ts';
 import { Execution } from '../src/runtime/execution.ts';
 import { instantiate } from '../src/scenario/instance.ts';
@@ -31,6 +36,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const quick = process.argv.includes('--quick');
 const REPEATS = quick ? 3 : 9;
 const SCHEDULES = quick ? 300 : 1000;
+const LIVE_MS = quick ? 2_000 : 5_000;
+const LIVE_SEEDS = quick ? 50 : 200;
 const SPEEDUP_REPEATS = quick ? 1 : 3;
 const SCENARIO_FILE = fileURLToPath(new URL('../scenarios/mmio-split.ts', import.meta.url));
 /** Every bundled scenario, for the per-variant table. */
@@ -308,7 +315,66 @@ async function variantTable(): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * Live mode: free-running runs/s (every actor on its own thread over shared memory, each
+ * run checked after), and the cost of a step in controlled mode against in process, on
+ * the same seeds.
+ */
+async function liveTable() {
+  const free = [];
+  for (const { target, variant } of [
+    { target: BUNDLED.find((b) => b.scenario === runstate)!, variant: 'fixed' },
+    { target: MMIO_SPLIT, variant: 'fixed' },
+  ]) {
+    const inst = instantiate(target.scenario, variant);
+    const runner = new LiveRunner(inst, target.file);
+    await runner.run(); // threads start
+    const t0 = performance.now();
+    let runs = 0;
+    let exact = 0;
+    while (performance.now() - t0 < LIVE_MS) {
+      if (checkLive(inst, (await runner.run()).logs).exact) exact++;
+      runs++;
+    }
+    await runner.close();
+    free.push({
+      variant: `${target.scenario.name}:${variant}`,
+      runsPerSec: (runs * 1000) / (performance.now() - t0),
+      runs,
+      exact,
+    });
+  }
+  const target = BUNDLED.find((b) => b.scenario === runstate)!;
+  const inst = instantiate(target.scenario, 'fixed');
+  const threads = new ActorThreads(target.file);
+  threads.reset(inst);
+  const controlledMs: number[] = [];
+  const inProcessMs: number[] = [];
+  let steps = 0;
+  for (let round = 0; round < REPEATS; round++) {
+    let t = performance.now();
+    steps = 0;
+    for (let seed = 0; seed < LIVE_SEEDS; seed++) steps += controlledRun(inst, threads, seed).steps;
+    controlledMs.push(performance.now() - t);
+    t = performance.now();
+    for (let seed = 0; seed < LIVE_SEEDS; seed++) {
+      const s = new RandomStrategy(seed);
+      s.begin(0);
+      runExecution(inst, s, 0);
+    }
+    inProcessMs.push(performance.now() - t);
+  }
+  await threads.close();
+  return {
+    free,
+    steps,
+    controlledUs: (median(controlledMs) * 1000) / steps,
+    inProcessUs: (median(inProcessMs) * 1000) / steps,
+  };
+}
+
 const rows = await variantTable();
+const live = await liveTable();
 const rate = await checkRate();
 const rv = rawVsEngine();
 const wall = cliWall();
@@ -355,6 +421,20 @@ const lines = [
   `| engine overhead over raw xstate (median of per-round ratios) | ${rv.ratio.toFixed(2)}× |`,
   `| engine plus mmio-split's invariants I1-I7 over raw xstate | ${rv.fullRatio.toFixed(2)}× |`,
   `| wall time of \`npx vcpusim check mmio-split:pre-fix\`, start to verdict | ${fmt(wall)} ms |`,
+  '',
+  '## Live mode',
+  '',
+  `Free-running: every actor on its own worker thread over shared memory, runs for ${LIVE_MS / 1000} s after the threads`,
+  'start, each run replayed through the checkers after it (exact: the replay read what the threads read).',
+  `Controlled: the same threads, the scheduler granting each step; ${LIVE_SEEDS} seeds of \`runstate:fixed\`, median of ${REPEATS} rounds.`,
+  '',
+  '| measure | value |',
+  '|---|---|',
+  ...live.free.map(
+    (f) =>
+      `| \`live ${f.variant}\` runs/s (${fmt(f.runs)} runs, ${fmt(f.exact)} exact) | ${f.runsPerSec.toFixed(1)} |`,
+  ),
+  `| \`live --controlled runstate:fixed\`: µs per step on worker threads / in process (${fmt(live.steps)} steps) | ${live.controlledUs.toFixed(1)} / ${live.inProcessUs.toFixed(1)} µs (${(live.controlledUs / live.inProcessUs).toFixed(1)}×) |`,
   '',
 ];
 writeFileSync(new URL('./results.md', import.meta.url), lines.join('\n'));

@@ -1,9 +1,11 @@
-import { type MessagePort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import type { CheckerSettings } from '../checkers/settings.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
-import { instantiate } from '../scenario/instance.ts';
+import { instantiate, type ScenarioInstance } from '../scenario/instance.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
+import { freeRun, type LiveLog } from './free-runner.ts';
+import { SharedWorld, type SharedWorldBuffers } from './shared-world.ts';
 import { answer } from './sync-link.ts';
 
 /** What the main thread asks of an actor's worker. */
@@ -42,7 +44,7 @@ export type ActorReply =
  * xstate machine, and answers each request with what the machine emitted and its new
  * snapshot.
  */
-const { port, buffer } = workerData as { port: MessagePort; buffer: SharedArrayBuffer };
+const { port, buffer } = workerData as { port?: MessagePort; buffer: SharedArrayBuffer };
 let actor: Actor<AnyStateMachine> | undefined;
 const emitted: EventObject[] = [];
 let failure: unknown;
@@ -78,11 +80,11 @@ async function handle(req: ActorRequest): Promise<ActorReply> {
   return { ok: true, emitted: emitted.splice(0), snapshot: snapshotData(), ...(error ? { error } : {}) };
 }
 
-port.on('message', (req: ActorRequest) => {
+port?.on('message', (req: ActorRequest) => {
   handle(req).then(
     (reply) => {
       try {
-        answer(port, buffer, reply);
+        answer(port!, buffer, reply);
       } catch (e) {
         // A context that cannot be cloned to another thread (a function, say).
         answer(port, buffer, {
@@ -91,6 +93,58 @@ port.on('message', (req: ActorRequest) => {
         });
       }
     },
-    (e: unknown) => answer(port, buffer, { ok: false, message: e instanceof Error ? e.message : String(e) }),
+    (e: unknown) => answer(port!, buffer, { ok: false, message: e instanceof Error ? e.message : String(e) }),
+  );
+});
+
+/** A free-running run (`live` without --controlled): the main thread posts it on the worker's own port. */
+export interface FreeRequest {
+  readonly t: 'free';
+  readonly file: string;
+  readonly variant: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly checkers: CheckerSettings;
+  readonly actor: string;
+  readonly world: SharedWorldBuffers;
+}
+
+export type FreeReply =
+  | { readonly t: 'log'; readonly log: LiveLog }
+  | { readonly t: 'error'; readonly actor: string; readonly kind?: string; readonly message: string };
+
+const instances = new Map<string, Promise<ScenarioInstance>>();
+let world: SharedWorld | undefined;
+
+parentPort?.on('message', (req: FreeRequest) => {
+  const key = JSON.stringify([req.file, req.variant, req.params, req.checkers]);
+  let inst = instances.get(key);
+  if (!inst) {
+    inst = loadScenarioFile(req.file).then((l) =>
+      instantiate(l.scenario, req.variant, req.params, req.checkers),
+    );
+    instances.set(key, inst);
+  }
+  if (world?.buffers.memory !== req.world.memory) world = new SharedWorld(req.world);
+  const w = world;
+  inst.then(
+    (i) => {
+      try {
+        parentPort!.postMessage({ t: 'log', log: freeRun(i, req.actor, w) } satisfies FreeReply);
+      } catch (e) {
+        const kind = (e as { kind?: string }).kind;
+        parentPort!.postMessage({
+          t: 'error',
+          actor: req.actor,
+          ...(kind ? { kind } : {}),
+          message: e instanceof Error ? e.message : String(e),
+        } satisfies FreeReply);
+      }
+    },
+    (e: unknown) =>
+      parentPort!.postMessage({
+        t: 'error',
+        actor: req.actor,
+        message: e instanceof Error ? e.message : String(e),
+      } satisfies FreeReply),
   );
 });
