@@ -22,7 +22,7 @@ usage:
                 [--preemptions N] [--pct-depth D] [--param k=v ...] [--no-check LIST] [--json]
                 [--junit FILE] [--coverage] [--report DIR]
   vcpusim replay <trace.json> [--json]
-  vcpusim live <scenario>[:<variant>] --controlled [--duration 10s | --runs N] [--seed N]
+  vcpusim live <scenario>[:<variant>] [--duration 10s | --runs N] [--controlled] [--seed N]
               [--step-timeout 5s] [--param k=v ...] [--no-check LIST] [--json]
   vcpusim diagram <scenario>[:<variant>] [--actor NAME] [--format mermaid|svg] [--out DIR]
                   [--coverage REPORT.json] [--param k=v ...]
@@ -39,6 +39,9 @@ lock-order (lockdep-style inversions), deadlock and liveness (hot states) unless
 A trace file records the checkers, so replay reaches the same verdict.
 --coverage records which machine transitions the explored executions take (per actor in
 the report; diagram --coverage REPORT.json marks the ones not taken).
+live runs each actor on its own worker thread, again and again: free-running over shared
+memory, each run's interleaving replayed through the checkers after it; or --controlled,
+the scheduler granting each step (the trace of run --seed N).
 --report DIR writes a self-contained HTML report there (verdicts, each counterexample as
 a sequence diagram with a step-through view on the statecharts, coverage).
 --junit FILE also writes JUnit XML (a test case per variant). Under GitHub Actions

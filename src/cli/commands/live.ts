@@ -6,7 +6,7 @@ import { controlledRun } from '../../live/controlled.ts';
 import { checkLive } from '../../live/live-check.ts';
 import { LiveRunner } from '../../live/live-run.ts';
 import { UsageError } from '../../model/errors.ts';
-import { formatBug } from '../../report/counterexample.ts';
+import { formatBug, formatSteps } from '../../report/counterexample.ts';
 import { makeTrace, writeTrace } from '../../report/trace-file.ts';
 import type { Bug } from '../../runtime/step.ts';
 import { defaultVariant, instantiate, parseParams, type ScenarioInstance } from '../../scenario/instance.ts';
@@ -151,6 +151,9 @@ async function free(
   let started = launched;
   let runs = 0;
   let steps = 0;
+  /** Runs and steps after the first (which also starts the threads): what the rates count. */
+  let timedRuns = 0;
+  let timedSteps = 0;
   let exact = 0;
   let diverged = 0;
   let overlapped = 0;
@@ -160,15 +163,18 @@ async function free(
   try {
     // The first run also starts the threads: it is not timed.
     let warm = true;
-    for (; warm || more(runs, started); ) {
+    while (warm || more(runs, started)) {
       const r = await runner.run();
       const verdict = checkLive(instance, r.logs);
+      runs++;
+      steps += verdict.observed.length;
       if (warm) {
         warm = false;
         started = performance.now();
+      } else {
+        timedRuns++;
+        timedSteps += verdict.observed.length;
       }
-      runs++;
-      steps += verdict.observed.length;
       ends[r.end]++;
       overlapped += verdict.overlapped;
       if (verdict.exact) exact++;
@@ -196,8 +202,8 @@ async function free(
           steps,
           threadStartMs: Math.round(started - launched),
           elapsedMs: Math.round(elapsedMs),
-          runsPerSecond: round1(rate(runs)),
-          stepsPerSecond: Math.round(rate(steps)),
+          runsPerSecond: round1(rate(timedRuns)),
+          stepsPerSecond: Math.round(rate(timedSteps)),
           ends,
           replayed: runs - diverged,
           exact,
@@ -212,7 +218,7 @@ async function free(
   } else {
     const name = `${instance.scenario.name}:${instance.variant}`;
     out(
-      `live ${name}  ${runs} runs in ${(elapsedMs / 1000).toFixed(1)} s: ${rate(runs).toFixed(1)} runs/s, ${Math.round(rate(steps))} steps/s (${instance.actors.length} worker threads over shared memory, started in ${((started - launched) / 1000).toFixed(1)} s)`,
+      `live ${name}  ${runs} runs, ${timedRuns} of them in ${(elapsedMs / 1000).toFixed(1)} s after the threads started (${((started - launched) / 1000).toFixed(1)} s): ${rate(timedRuns).toFixed(1)} runs/s, ${Math.round(rate(timedSteps))} steps/s, ${instance.actors.length} worker threads over shared memory`,
     );
     out(
       `post-run check: ${runs - diverged} of ${runs} runs replayed through the checkers (${exact} exactly: the replay read what the threads read); ${overlapped} steps overlapped another thread's`,
@@ -220,6 +226,8 @@ async function free(
     if (first) {
       out(`BUG in ${bugRuns} of ${runs} runs: ${[...found].map(([k, n]) => `${k} ${n}`).join(', ')}`);
       out(`first, in run ${first.run + 1}: ${formatBug(first.bug)}`);
+      out(`  the interleaving the threads took, up to the bug (${first.result.records.length} steps):`);
+      out(formatSteps(first.result.records, '    '));
       out(`trace: ${trace?.traceFile}  (vcpusim replay ${trace?.traceFile})`);
     } else out(`no bug in ${runs} runs`);
   }
