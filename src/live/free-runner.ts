@@ -94,6 +94,7 @@ export function freeRun(
   };
 
   world.setStatus(me, Status.Running);
+  world.startTogether();
   h.actor.start();
   afterTransition('start', 'xstate.init');
   while (!world.stopped) {

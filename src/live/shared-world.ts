@@ -15,7 +15,8 @@ import type { LockKind } from '../runtime/locks.ts';
  * - a channel per (sender, receiver) pair, a single-producer single-consumer ring of
  *   JSON messages, and a doorbell per actor that `Atomics.notify` rings;
  * - the control words: the step ticket counter (the order the post-run check replays),
- *   the logical clock, the stop flag, each actor's status and step count.
+ *   the logical clock, the stop flag, the start barrier, each actor's status, doorbell
+ *   and step count.
  */
 export interface SharedWorldBuffers {
   readonly memory: SharedArrayBuffer;
@@ -37,6 +38,7 @@ const CHANNEL_HEADER = 8;
 const TICKET = 0;
 const CLOCK = 1;
 const STOP = 2;
+const READY = 3;
 const CONTROL_FIXED = 4;
 
 export enum Status {
@@ -300,6 +302,22 @@ export class SharedWorld {
     for (let i = 0; i < this.buffers.actors.length; i++) this.ring(i);
     Atomics.notify(this.lockWords, 0);
     for (let i = 0; i < this.lockWords.length; i++) Atomics.notify(this.lockWords, i);
+  }
+
+  /**
+   * Waits until every actor's thread has reached this point (or the run is stopped), so
+   * that the threads start their machines together and really run at once.
+   */
+  startTogether(): void {
+    const n = this.buffers.actors.length;
+    Atomics.add(this.control, READY, 1);
+    Atomics.notify(this.control, READY);
+    for (
+      let r = Atomics.load(this.control, READY);
+      r < n && !this.stopped;
+      r = Atomics.load(this.control, READY)
+    )
+      Atomics.wait(this.control, READY, r, 5);
   }
 
   get stopped(): boolean {
