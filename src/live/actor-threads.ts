@@ -60,7 +60,7 @@ export class ActorThreads {
       return { th, reply: th.link.post(request) };
     });
     for (const { th, reply } of pending)
-      this.expect(th, () => reply.wait<ActorReply>(this.startTimeoutMs), 'loading the scenario');
+      this.checked(th, () => reply.wait<ActorReply>(this.startTimeoutMs), 'loading the scenario');
   }
 
   private spawn(name: string): Thread {
@@ -83,7 +83,7 @@ export class ActorThreads {
     return (name, sinks) => {
       const th = this.threads.get(name);
       if (!th) throw new ModelError('invalid', `no thread for actor '${name}'`);
-      return new RemoteActor(th, sinks, (call, what) => this.expect(th, call, what), this.stepTimeoutMs);
+      return new RemoteActor(th, sinks, (call, what) => this.checked(th, call, what), this.stepTimeoutMs);
     };
   }
 
@@ -99,7 +99,7 @@ export class ActorThreads {
     return [...this.threads.values()].filter((th) => th.worker.threadId >= 0).length;
   }
 
-  private expect(th: Thread, call: () => ActorReply, what: string): Extract<ActorReply, { ok: true }> {
+  private checked(th: Thread, call: () => ActorReply, what: string): Extract<ActorReply, { ok: true }> {
     let reply: ActorReply;
     try {
       reply = call();

@@ -130,9 +130,12 @@ export class LiveRunner {
       | Extract<FreeReply, { t: 'error' }>
       | undefined;
     if (error) {
-      throw new ModelError((error.kind as ModelErrorKind | undefined) ?? 'machine-error', error.message, {
-        actor: error.actor,
-      });
+      const named = error.message.startsWith(`actor '${error.actor}'`);
+      throw new ModelError(
+        (error.kind as ModelErrorKind | undefined) ?? 'machine-error',
+        named ? error.message : `actor '${error.actor}' failed on its worker thread: ${error.message}`,
+        { actor: error.actor },
+      );
     }
     return {
       logs: replies.map((r) => (r as Extract<FreeReply, { t: 'log' }>).log),
