@@ -286,6 +286,17 @@ const SCRIPT = `
       tbody.parentNode.style.display = rows ? '' : 'none';
       none.textContent = a && a.fault ? 'fault: ' + a.fault : a && a.kind === 'read' ? 'none (a read)' : 'none';
     }
+    // Scrolls a statechart so that its current state is in view.
+    function reveal(fig) {
+      var chart = fig.querySelector('.chart');
+      var el = fig.querySelector('.state.current');
+      if (!chart || !el) return;
+      var r = el.getBoundingClientRect();
+      var c = chart.getBoundingClientRect();
+      if (r.left >= c.left && r.right <= c.right && r.top >= c.top && r.bottom <= c.bottom) return;
+      chart.scrollLeft += r.left + r.width / 2 - (c.left + c.width / 2);
+      chart.scrollTop += r.top + r.height / 2 - (c.top + c.height / 2);
+    }
     function show(k) {
       at = Math.max(0, Math.min(n, k));
       var states = {};
@@ -300,6 +311,7 @@ const SCRIPT = `
             if (e.getAttribute('data-state') === m.machine + '.' + part) e.classList.add('current');
           });
         });
+        reveal(fig);
         fig.querySelector('.now').textContent = states[m.actor] || '';
       });
       section.querySelectorAll('.sequence .step.current').forEach(function (e) { e.classList.remove('current'); });

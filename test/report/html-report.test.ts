@@ -108,6 +108,15 @@ describe('the HTML report in headless Chromium', () => {
 
     await s.locator('button[data-go="last"]').click();
     expect(await s.locator('.pos').textContent()).toBe('step 3 of 3');
+    // Each machine's current state is scrolled into its chart's view.
+    for (const actor of ['vcpu', 'guest']) {
+      const inView = await s.locator(`figure[data-actor="${actor}"]`).evaluate((fig) => {
+        const r = fig.querySelector('.state.current')!.getBoundingClientRect();
+        const c = fig.querySelector('.chart')!.getBoundingClientRect();
+        return r.left >= c.left && r.right <= c.right && r.top >= c.top && r.bottom <= c.bottom;
+      });
+      expect(inView, actor).toBe(true);
+    }
     expect(await s.locator('.step-now').textContent()).toMatch(
       /^3\. vcpu: write 0x1103c\/4 \(state_entry_time \|= UPDATE\)/,
     );
