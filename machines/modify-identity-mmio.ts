@@ -49,3 +49,31 @@ export function walkAfter(w: MmioWalk, ret: number): WalkStep {
   if (w.i > 0) return { next: { pfn: w.pfn + w.i, nr: w.nr - w.i, i: 0, iter: 0, calls: w.calls + 1 } };
   return { rc: ret };
 }
+
+/** Where a machine driving modify_identity_mmio is: the walk, its gfn, and the last call's rc. */
+export interface WalkPosition {
+  readonly walk: MmioWalk | undefined;
+  readonly gfn: number;
+  readonly call: { readonly rc: number } | undefined;
+}
+
+const stepAfter = (p: WalkPosition) => (p.walk && p.call ? walkAfter(p.walk, p.call.rc) : undefined);
+
+/** The walk moved on past the last call (or left where it is when it has ended). */
+export function advanceWalk(p: WalkPosition): { walk: MmioWalk | undefined; gfn: number } {
+  const s = stepAfter(p);
+  const walk = s && 'next' in s ? s.next : p.walk;
+  return { walk, gfn: walk ? walkGfn(walk) : p.gfn };
+}
+
+/** Does modify_identity_mmio make another set_mmio_p2m_entry call? */
+export function walkContinues(p: WalkPosition): boolean {
+  const s = stepAfter(p);
+  return s !== undefined && 'next' in s;
+}
+
+/** Did modify_identity_mmio end with an error? */
+export function walkFailed(p: WalkPosition): boolean {
+  const s = stepAfter(p);
+  return s !== undefined && 'rc' in s && s.rc !== 0;
+}

@@ -95,6 +95,23 @@ export interface P2mOutcome {
   readonly log?: string;
 }
 
+/** Does the accessor's outcome change anything: write the entry, or crash the domain? */
+export const outcomeChanges = (o: P2mOutcome | undefined) => o?.write !== undefined || o?.crash === true;
+
+/** The host-memory stores an outcome makes: p2m_set_entry of `gfn`'s entry, then domain_crash. */
+export function outcomeStores(
+  mem: { readonly p2m: number; readonly domain: number },
+  gfn: number,
+  o: P2mOutcome | undefined,
+): { readonly addr: number; readonly bytes: number[]; readonly tag: string }[] {
+  return [
+    ...(o?.write
+      ? [{ addr: entryAddr(mem.p2m, gfn), bytes: encodeEntry(o.write), tag: 'p2m_set_entry' }]
+      : []),
+    ...(o?.crash ? [{ addr: mem.domain, bytes: [1], tag: 'domain_crash' }] : []),
+  ];
+}
+
 /** §5.1: mmio_direct is special from 753cb68e65 on (XSA-378); before, nothing the build meets is. */
 export function isSpecial(rules: P2mRules, t: P2mType): boolean {
   return rules !== 'pre-xsa378' && t === P2M_MMIO_DIRECT;

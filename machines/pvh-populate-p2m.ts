@@ -2,17 +2,25 @@ import { assign, enqueueActions, setup } from 'xstate';
 import { assert, type DoneEvent, type OperationEvent, read, resultBytes, send, write } from '../src/index.ts';
 import type { PhaseDoneEvent, PhaseInput, RunEvent } from './dom0-build-order.ts';
 import { E820_RAM, type E820Entry, MB1_PAGES } from './e820.ts';
-import { type MmioWalk, startWalk, walkAfter, walkGfn } from './modify-identity-mmio.ts';
+import {
+  advanceWalk,
+  type MmioWalk,
+  startWalk,
+  walkContinues,
+  walkFailed,
+  walkGfn,
+} from './modify-identity-mmio.ts';
 import {
   type Caller,
   callerCode,
   callerName,
   decodeEntry,
   describeCallAt,
-  encodeEntry,
   entryAddr,
   guestPhysmapAddEntry,
   INVALID_MFN,
+  outcomeChanges,
+  outcomeStores,
   P2M_RAM_RW,
   type P2mCall,
   type P2mEntry,
@@ -97,11 +105,7 @@ export const pvhPopulateP2mSetup = setup({
       const walk = 'next' in s ? s.next : undefined;
       return { caller: 'blanket' as const, walk, gfn: walk ? walkGfn(walk) : 0 };
     }),
-    stepWalk: assign(({ context }) => {
-      const s = context.walk && context.call ? walkAfter(context.walk, context.call.rc) : undefined;
-      const walk = s && 'next' in s ? s.next : context.walk;
-      return { walk, gfn: walk ? walkGfn(walk) : context.gfn };
-    }),
+    stepWalk: assign(({ context }) => advanceWalk(context)),
     readEntry: read(({ context }) => entryAddr(context.mem.p2m, context.gfn), 8, 'entry'),
     // §5.2 rows 1-3, behind map_mmio_regions (blanket) or directly (hole).
     setMmio: assign(({ context, event }) => {
@@ -126,10 +130,8 @@ export const pvhPopulateP2mSetup = setup({
     }),
     // p2m_set_entry for what the accessor allowed, or domain_crash.
     applyOutcome: enqueueActions(({ context, enqueue }) => {
-      const o = context.outcome;
-      if (o?.write)
-        enqueue(write(entryAddr(context.mem.p2m, context.gfn), encodeEntry(o.write), 'p2m_set_entry'));
-      if (o?.crash) enqueue(write(context.mem.domain, [1], 'domain_crash'));
+      for (const w of outcomeStores(context.mem, context.gfn, context.outcome))
+        enqueue(write(w.addr, w.bytes, w.tag));
     }),
     startRange: assign(({ context }) => ({ caller: 'ram' as const, gfn: range(context).start })),
     nextPage: assign(({ context }) => ({ gfn: context.gfn + 1, nextMfn: context.nextMfn + 1 })),
@@ -186,16 +188,10 @@ export const pvhPopulateP2mSetup = setup({
   },
   guards: {
     ramFirst: ({ context }) => context.flow === 'map-once',
-    changes: ({ context }) => context.outcome?.write !== undefined || context.outcome?.crash === true,
+    changes: ({ context }) => outcomeChanges(context.outcome),
     callFailed: ({ context }) => (context.call?.rc ?? 0) !== 0,
-    walkContinues: ({ context }) =>
-      context.walk !== undefined &&
-      context.call !== undefined &&
-      'next' in walkAfter(context.walk, context.call.rc),
-    walkFailed: ({ context }) => {
-      const s = context.walk && context.call ? walkAfter(context.walk, context.call.rc) : undefined;
-      return s !== undefined && 'rc' in s && s.rc !== 0;
-    },
+    walkContinues: ({ context }) => walkContinues(context),
+    walkFailed: ({ context }) => walkFailed(context),
     moreRam: ({ context }) => context.r < context.ram.length,
     rangeHasMore: ({ context }) => context.gfn + 1 < range(context).start + range(context).pages,
     rangeIsLow: ({ context }) => range(context).start < MB1_PAGES,

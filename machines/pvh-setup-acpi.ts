@@ -2,13 +2,21 @@ import { assign, enqueueActions, setup } from 'xstate';
 import { type DoneEvent, type OperationEvent, read, resultBytes, send, write } from '../src/index.ts';
 import type { PhaseDoneEvent, PhaseInput, RunEvent } from './dom0-build-order.ts';
 import { E820_ACPI, E820_NVS, type E820Entry, MB1_PAGES } from './e820.ts';
-import { type MmioWalk, startWalk, walkAfter, walkGfn } from './modify-identity-mmio.ts';
+import {
+  advanceWalk,
+  type MmioWalk,
+  startWalk,
+  walkContinues,
+  walkFailed,
+  walkGfn,
+} from './modify-identity-mmio.ts';
 import {
   callerCode,
   decodeEntry,
   describeCallAt,
-  encodeEntry,
   entryAddr,
+  outcomeChanges,
+  outcomeStores,
   type P2mCall,
   type P2mOutcome,
   setMmioP2mEntry,
@@ -97,16 +105,10 @@ export const pvhSetupAcpiSetup = setup({
       return { call, outcome };
     }),
     applyOutcome: enqueueActions(({ context, enqueue }) => {
-      const o = context.outcome;
-      if (o?.write)
-        enqueue(write(entryAddr(context.mem.p2m, context.gfn), encodeEntry(o.write), 'p2m_set_entry'));
-      if (o?.crash) enqueue(write(context.mem.domain, [1], 'domain_crash'));
+      for (const w of outcomeStores(context.mem, context.gfn, context.outcome))
+        enqueue(write(w.addr, w.bytes, w.tag));
     }),
-    stepWalk: assign(({ context }) => {
-      const s = context.walk && context.call ? walkAfter(context.walk, context.call.rc) : undefined;
-      const walk = s && 'next' in s ? s.next : context.walk;
-      return { walk, gfn: walk ? walkGfn(walk) : context.gfn };
-    }),
+    stepWalk: assign(({ context }) => advanceWalk(context)),
     nextRange: assign(({ context }) => begin(context, context.r + 1)),
     fail: assign(({ context }) => {
       const r = cur(context);
@@ -136,15 +138,9 @@ export const pvhSetupAcpiSetup = setup({
     skipsLowMiB: ({ context }) => context.flow === 'map-once',
     inRange: ({ context }) => context.walk !== undefined && context.r < context.ranges.length,
     moreRanges: ({ context }) => context.r < context.ranges.length,
-    changes: ({ context }) => context.outcome?.write !== undefined || context.outcome?.crash === true,
-    walkContinues: ({ context }) =>
-      context.walk !== undefined &&
-      context.call !== undefined &&
-      'next' in walkAfter(context.walk, context.call.rc),
-    walkFailed: ({ context }) => {
-      const s = context.walk && context.call ? walkAfter(context.walk, context.call.rc) : undefined;
-      return s !== undefined && 'rc' in s && s.rc !== 0;
-    },
+    changes: ({ context }) => outcomeChanges(context.outcome),
+    walkContinues: ({ context }) => walkContinues(context),
+    walkFailed: ({ context }) => walkFailed(context),
   },
 });
 

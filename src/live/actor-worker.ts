@@ -1,5 +1,5 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { type Actor, type AnyStateMachine, createActor, type EventObject } from 'xstate';
+import { type Actor, type AnyStateMachine, createActor, type EventObject, type StateValue } from 'xstate';
 import type { CheckerSettings } from '../checkers/settings.ts';
 import type { ParamValue } from '../scenario/define-scenario.ts';
 import { instantiate, type ScenarioInstance } from '../scenario/instance.ts';
@@ -23,7 +23,7 @@ export type ActorRequest =
 
 /** The machine's state as it crosses back: plain data. */
 export interface SnapshotData {
-  readonly value: import('xstate').StateValue;
+  readonly value: StateValue;
   readonly context: unknown;
   readonly status: string;
   readonly tags: readonly string[];

@@ -2,10 +2,10 @@ import type { EventObject } from 'xstate';
 import { atomicUnits } from '../memory/atomic-units.ts';
 import { GuestMemory } from '../memory/guest-memory.ts';
 import { ModelError, type ModelErrorKind } from '../model/errors.ts';
-import { DONE_EVENT, hex } from '../model/operation.ts';
+import { DONE_EVENT } from '../model/operation.ts';
 import { ActorHost, type Pending } from '../runtime/actor-host.ts';
 import { LockTable } from '../runtime/locks.ts';
-import { type MemoryAccess, moveKey } from '../runtime/step.ts';
+import { moveKey } from '../runtime/step.ts';
 import { validateOperation } from '../runtime/validate-operation.ts';
 import type { ScenarioInstance } from '../scenario/instance.ts';
 import { type SharedWorld, Status } from './shared-world.ts';
@@ -15,8 +15,8 @@ export interface LiveStep {
   /** From the shared ticket counter: the order the post-run check replays the steps in. */
   readonly ticket: number;
   readonly move: string;
-  readonly what: string;
-  readonly access?: MemoryAccess;
+  /** The bytes a memory step read or wrote (a cmpxchg: what it left), as a replay records them. */
+  readonly bytes?: readonly number[];
   /**
    * Another thread took a ticket while this step (a memory access, a trylock, a clock
    * read) was under way: the two overlapped in real time, and the ticket order may not be
@@ -76,8 +76,8 @@ export function freeRun(
     if (o.op === 'write') return { op: o, units: atomicUnits(o.addr, o.bytes.length), next: 0, acc: [] };
     return { op: o, next: 0, acc: [] };
   };
-  const log = (ticket: number, move: string, what: string, access?: MemoryAccess, overlapped = false) => {
-    steps.push({ ticket, move, what, ...(access ? { access } : {}), ...(overlapped ? { overlapped } : {}) });
+  const log = (ticket: number, move: string, bytes?: readonly number[], overlapped = false) => {
+    steps.push({ ticket, move, ...(bytes ? { bytes } : {}), ...(overlapped ? { overlapped } : {}) });
     world.countStep(me);
     if (++count > instance.actorSteps)
       fail('step-bound', `ran past the step bound of ${instance.actorSteps} steps (in state '${h.state}')`);
@@ -111,11 +111,7 @@ export function freeRun(
         continue;
       }
       const ev = world.take(from, me)!;
-      log(
-        world.ticket(),
-        moveKey({ actor, kind: 'deliver', from: names[from] }),
-        `deliver ${ev.type} from ${names[from]}`,
-      );
+      log(world.ticket(), moveKey({ actor, kind: 'deliver', from: names[from] }));
       h.actor.send(ev);
       afterTransition(`'${ev.type}'`, ev.type);
       continue;
@@ -130,7 +126,7 @@ export function freeRun(
           continue;
         }
         world.setStatus(me, Status.Running);
-        log(world.ticket(), actor, `acquire ${o.lock} (${o.mode}) → granted`);
+        log(world.ticket(), actor);
         completed();
         break;
       }
@@ -138,56 +134,43 @@ export function freeRun(
         const t = world.ticket();
         const ok = world.tryLock(world.lock(o.lock), o.mode);
         h.results[o.tag] = ok;
-        log(
-          t,
-          actor,
-          `tryAcquire ${o.lock} (${o.mode}) → ${ok ? 'taken' : 'busy'}`,
-          undefined,
-          world.tickets() !== t + 1,
-        );
+        log(t, actor, undefined, world.tickets() !== t + 1);
         completed();
         break;
       }
       case 'release': {
         const t = world.ticket();
-        const mode = world.lockWords[world.lock(o.lock)] < 0 ? 'exclusive' : 'shared';
-        world.unlock(world.lock(o.lock), mode);
-        log(t, actor, `release ${o.lock}`);
+        const i = world.lock(o.lock);
+        // The word says how this actor holds it: -1 exclusively, n > 0 shared.
+        world.unlock(i, world.lockWords[i] < 0 ? 'exclusive' : 'shared');
+        log(t, actor);
         completed();
         break;
       }
       case 'send': {
         const t = world.ticket();
         world.put(actor, o.to, o.event);
-        log(t, actor, `send ${o.event.type} → ${o.to}`);
+        log(t, actor);
         completed();
         break;
       }
       case 'read':
       case 'write': {
         const u = p.units![p.next++];
-        const part = p.units!.length > 1 ? ` [${p.next}/${p.units!.length}]` : '';
         const isWrite = o.op === 'write';
-        const what = `${o.op} ${hex(u.addr)}/${u.width}${o.tag ? ` (${o.tag})` : ''}${part}`;
         const t = world.ticket();
-        const before = isWrite ? world.load(u.addr, u.width) : undefined;
         const r = isWrite
           ? world.writeUnit(u.addr, o.bytes.slice(u.offset, u.offset + u.width))
           : world.readUnit(u.addr, u.width);
         const overlapped = world.tickets() !== t + 1;
         if (!r.ok) {
           if (o.tag) h.results[o.tag] = r;
-          log(t, actor, `${what} → fault ${r.fault}`, {
-            kind: o.op,
-            addr: u.addr,
-            width: u.width,
-            fault: r.fault,
-          });
+          log(t, actor);
           completed();
           break;
         }
         p.acc.push(...r.bytes);
-        log(t, actor, what, { kind: o.op, addr: u.addr, width: u.width, bytes: r.bytes, before }, overlapped);
+        log(t, actor, r.bytes, overlapped);
         if (p.next === p.units!.length) {
           if (o.tag) h.results[o.tag] = { ok: true, bytes: isWrite ? o.bytes : p.acc };
           completed();
@@ -195,35 +178,24 @@ export function freeRun(
         break;
       }
       case 'cmpxchg': {
-        const width = o.desired.length;
         const t = world.ticket();
         const fault = world.fault(o.addr, 'write');
         if (fault) {
           h.results[o.tag] = { ok: false, fault, addr: o.addr };
-          log(t, actor, `cmpxchg ${hex(o.addr)}/${width} (${o.tag}) → fault ${fault}`);
+          log(t, actor);
           completed();
           break;
         }
         const { ok, old } = world.cmpxchg(o.addr, o.expected, o.desired);
         h.results[o.tag] = { ok, old };
-        log(
-          t,
-          actor,
-          `cmpxchg ${hex(o.addr)}/${width} (${o.tag}) → ${ok ? 'swapped' : 'failed'}`,
-          { kind: 'cmpxchg', addr: o.addr, width, bytes: ok ? o.desired : old, before: old },
-          world.tickets() !== t + 1,
-        );
+        log(t, actor, ok ? o.desired : old, world.tickets() !== t + 1);
         completed();
         break;
       }
       case 'choose': {
         const i = Math.floor(random() * o.options.length);
         h.results[o.tag] = o.options[i];
-        log(
-          world.ticket(),
-          moveKey({ actor, kind: 'op', choice: i }),
-          `choose ${o.tag} = ${JSON.stringify(o.options[i])}`,
-        );
+        log(world.ticket(), moveKey({ actor, kind: 'op', choice: i }));
         completed();
         break;
       }
@@ -231,12 +203,12 @@ export function freeRun(
         const t = world.ticket();
         const v = world.now();
         h.results[o.tag] = v;
-        log(t, actor, `now (${o.tag}) = ${v}`, undefined, world.tickets() !== t + 1);
+        log(t, actor, undefined, world.tickets() !== t + 1);
         completed();
         break;
       }
       case 'assert':
-        log(world.ticket(), actor, `assert ${JSON.stringify(o.message)} → ${o.ok ? 'ok' : 'FAILED'}`);
+        log(world.ticket(), actor);
         completed();
         break;
     }

@@ -49,7 +49,7 @@ export function checkLive(instance: ScenarioInstance, logs: readonly LiveLog[]):
   const n = replay.records.length;
   const exact =
     (n === observed.length || replay.bug !== undefined) &&
-    replay.records.every((r, i) => same(observed[i].access?.bytes, r.access?.bytes));
+    replay.records.every((r, i) => same(observed[i].bytes, r.access?.bytes));
   return { observed, replay, exact, overlapped };
 }
 

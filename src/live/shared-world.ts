@@ -1,6 +1,6 @@
 import type { EventObject } from 'xstate';
 import { PAGE_SIZE } from '../memory/atomic-units.ts';
-import type { MemoryImage, PageType } from '../memory/guest-memory.ts';
+import { type MemoryImage, type PageType, pageFault } from '../memory/guest-memory.ts';
 import type { AccessResult, Bytes, LockMode, MemoryFault } from '../model/operation.ts';
 import type { LockKind } from '../runtime/locks.ts';
 
@@ -122,12 +122,10 @@ export class SharedWorld {
     return p.index * PAGE_SIZE + (addr % PAGE_SIZE);
   }
 
+  /** As GuestMemory.fault (an undeclared address fails at the access). */
   fault(addr: number, kind: 'read' | 'write'): MemoryFault | undefined {
     const t = this.pageIndex.get(Math.floor(addr / PAGE_SIZE))?.type;
-    if (t === 'unmapped') return 'unmapped';
-    if (t === 'mmio') return 'mmio';
-    if (kind === 'write' && (t === 'ram-ro' || t === 'mmio-direct-ro')) return 'read-only';
-    return undefined;
+    return t === undefined ? undefined : pageFault(t, kind);
   }
 
   /** One unit, read with one atomic load when it is naturally aligned and 1, 2, 4 or 8 bytes. */

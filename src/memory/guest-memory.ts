@@ -39,6 +39,14 @@ interface Page {
   owned: boolean;
 }
 
+/** The fault an access to a page of type `t` raises, or undefined if it goes to memory. */
+export function pageFault(t: PageType, kind: 'read' | 'write'): MemoryFault | undefined {
+  if (t === 'unmapped') return 'unmapped';
+  if (t === 'mmio') return 'mmio';
+  if (kind === 'write' && (t === 'ram-ro' || t === 'mmio-direct-ro')) return 'read-only';
+  return undefined;
+}
+
 export class OutOfBoundsError extends Error {
   constructor(readonly addr: number) {
     super(`address 0x${addr.toString(16)} is outside the guest memory the scenario declares`);
@@ -119,11 +127,7 @@ export class GuestMemory {
 
   /** The fault a read or write of one unit raises, or undefined if it goes to memory. */
   fault(addr: number, kind: 'read' | 'write'): MemoryFault | undefined {
-    const t = this.pageType(addr);
-    if (t === 'unmapped') return 'unmapped';
-    if (t === 'mmio') return 'mmio';
-    if (kind === 'write' && (t === 'ram-ro' || t === 'mmio-direct-ro')) return 'read-only';
-    return undefined;
+    return pageFault(this.pageType(addr), kind);
   }
 
   /** Raw bytes, ignoring page types (for checkers and reporters). */

@@ -1,7 +1,6 @@
 import { assign, setup } from 'xstate';
 import {
   acquire,
-  choose,
   now,
   type OperationEvent,
   read,
@@ -16,6 +15,7 @@ import { resultBytes } from '../../src/model/results.ts';
 import type { LockKind } from '../../src/runtime/locks.ts';
 import { type ActorSpec, defineScenario, type SeqlockSpec } from '../../src/scenario/define-scenario.ts';
 import { instantiate, type ScenarioInstance } from '../../src/scenario/instance.ts';
+import { afterMessage, chooser } from '../fixtures/choice-machines.ts';
 import { type Op, oneShot, type Results, TWO_RAM_PAGES } from '../fixtures/engine.ts';
 
 /**
@@ -73,26 +73,6 @@ function program(name: string, kinds: readonly string[], spec: () => Spec, acros
 
 const one = (id: string, ops: Op[]) => ({ machine: oneShot(ops, id) });
 const bytes8 = [1, 2, 3, 4, 5, 6, 7, 8];
-
-/** Waits for a message, then runs `ops`. */
-function afterMessage(id: string, ops: Op[]) {
-  return setup({
-    types: {
-      context: {} as Results,
-      events: {} as DoneEvent | { type: 'go' },
-      emitted: {} as OperationEvent,
-    },
-  }).createMachine({
-    id,
-    context: {},
-    initial: 'waiting',
-    states: {
-      waiting: { tags: ['idle'], on: { go: 'run' } },
-      run: { entry: ops, on: { 'ops.done': 'end' } },
-      end: { type: 'final' },
-    },
-  });
-}
 
 /** Reads a flag (with `sync`), and the data only if the flag is set. */
 function flagReader(id: string, flag: number, width: number, data: number) {
@@ -306,34 +286,6 @@ export const gatedInversion = program('gated-inversion', ['pass'], () => ({
     b: one('b', [acquire('G'), acquire('B'), acquire('A'), release('A'), release('B'), release('G')]),
   },
 }));
-
-/**
- * Chooses whether to run `ops` itself or to tell `other` to go: what it does and what
- * `other` does never happen in the same execution.
- */
-function chooser(id: string, ops: Op[], other: string) {
-  return setup({
-    types: { context: {} as Results, events: {} as DoneEvent, emitted: {} as OperationEvent },
-  }).createMachine({
-    id,
-    context: {},
-    initial: 'choose',
-    states: {
-      choose: {
-        entry: choose('path', ['self', 'other']),
-        on: {
-          'ops.done': [
-            { guard: ({ event }) => event.results.path === 'self', target: 'self' },
-            { target: 'other' },
-          ],
-        },
-      },
-      self: { entry: ops, on: { 'ops.done': 'end' } },
-      other: { entry: send(other, { type: 'go' }), on: { 'ops.done': 'end' } },
-      end: { type: 'final' },
-    },
-  });
-}
 
 const AB: Op[] = [acquire('A'), acquire('B'), release('B'), release('A')];
 const BA: Op[] = [acquire('B'), acquire('A'), release('A'), release('B')];

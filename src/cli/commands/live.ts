@@ -255,7 +255,8 @@ function writeFirst(
   first: FirstBug,
   settings: Record<string, unknown>,
 ): { traceHash: string; traceFile: string } {
-  const again = replayMoves(instance, first.result.moves);
+  // A free run's bug comes from its recorded replay; a controlled run recorded nothing.
+  const again = first.result.records.length > 0 ? first.result : replayMoves(instance, first.result.moves);
   const s = instance.scenario;
   const traceFile = join(
     '.vcpusim/traces',
